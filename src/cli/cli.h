@@ -1,0 +1,29 @@
+/* cli.h: what every subcommand shares: exit codes, error lines, output. */
+#ifndef PP_CLI_H
+#define PP_CLI_H
+
+#include "portprobe/buf.h"
+
+/* Exit codes (DESIGN.md §1). */
+enum {
+	EXIT_OK = 0,        /* connected / all checks passed */
+	EXIT_FAILED = 1,    /* a check failed */
+	EXIT_USAGE = 2,     /* bad input: nothing was done */
+	EXIT_ENV = 3,       /* this host could not run the check */
+};
+
+/* The program name used in messages ("portprobe"). */
+extern const char *cli_progname;
+
+/* Prints "portprobe: <message>" on stderr and exits 2. */
+_Noreturn void cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints "portprobe: <message>" on stderr and exits 3. */
+_Noreturn void cli_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Writes the buffer to stdout and flushes (results stream); exits 3 on failure. */
+void cli_emit(struct pp_buf *b);
+/* The name an option had on the command line, for error lines. */
+const char *cli_bad_option(int argc, char **argv, int optopt_value);
+
+int cmd_check(int argc, char **argv);
+
+#endif

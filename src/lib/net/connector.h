@@ -1,0 +1,39 @@
+/* connector.h: non-blocking TCP connects on the loop, classified.
+ *
+ * The engine owns its probes; callers get a handle only to cancel. check
+ * drives one connector with one probe at a time, scan will drive thousands. */
+#ifndef PP_NET_CONNECTOR_H
+#define PP_NET_CONNECTOR_H
+
+#include <stdint.h>
+
+#include "portprobe/loop.h"
+#include "portprobe/result.h"
+
+struct connector;
+struct conn_probe;
+
+struct conn_req {
+	struct pp_addr dst;      /* address and port to connect to */
+	struct pp_addr src;      /* source address, len 0 for any */
+	uint16_t src_port;       /* source port, 0 for ephemeral */
+	uint64_t timeout_ns;     /* the deadline, from start */
+};
+
+/* Called once per started probe (never from inside connector_start()). The
+ * outcome is valid only during the call. */
+typedef void conn_done_cb(void *data, const struct pp_conn_outcome *outcome);
+
+/* 0 or -errno; *ret written only on success. */
+int connector_new(struct pp_loop *loop, struct connector **ret);
+/* Cancels every probe in flight without calling back, frees all (NULL-safe). */
+void connector_free(struct connector *c);
+/* Starts a probe; 0 or -errno (-ENOMEM). The request is copied. ret may be NULL. */
+int connector_start(struct connector *c, const struct conn_req *req, conn_done_cb *cb, void *data,
+		    struct conn_probe **ret);
+/* Cancels a probe in flight; its callback will not be called. */
+void connector_cancel(struct connector *c, struct conn_probe *p);
+/* Probes in flight. */
+unsigned connector_in_flight(const struct connector *c);
+
+#endif
