@@ -9,11 +9,11 @@
 #include <stddef.h>
 
 struct pp_buf {
-	char *data;    /* NUL-terminated when len > 0 */
-	size_t len;    /* bytes used, without the NUL */
-	size_t cap;    /* bytes allocated */
-	size_t max;    /* cap on len */
-	int err;       /* first failure (-ENOMEM, -E2BIG) or 0 */
+	char *data; /* NUL-terminated when len > 0 */
+	size_t len; /* bytes used, without the NUL */
+	size_t cap; /* bytes allocated */
+	size_t max; /* cap on len */
+	int err;    /* first failure (-ENOMEM, -E2BIG) or 0 */
 };
 
 /* Initialises an empty buffer that will hold at most max bytes. No allocation. */
@@ -25,6 +25,7 @@ void pp_buf_reset(struct pp_buf *b);
 int pp_buf_put(struct pp_buf *b, const void *p, size_t n);
 int pp_buf_puts(struct pp_buf *b, const char *s);
 int pp_buf_printf(struct pp_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int pp_buf_vprintf(struct pp_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+int pp_buf_vprintf(struct pp_buf *b, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 
 #endif

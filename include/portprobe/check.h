@@ -22,32 +22,32 @@
 struct pp_check;
 
 struct pp_check_opts {
-	const char *host;           /* name or address literal; copied */
-	uint16_t port;              /* 1..65535 */
-	double timeout;             /* seconds per attempt, > 0 */
-	unsigned attempts;          /* >= 1 */
-	double retry_delay;         /* seconds between attempts, >= 0 */
-	struct pp_addr source;      /* source address (len 0: any) */
-	uint16_t source_port;       /* 0: ephemeral */
-	int family;                 /* AF_UNSPEC, AF_INET or AF_INET6 */
-	bool all_addresses;         /* one result per resolved address */
-	const char *dns_servers;    /* "ADDR[:PORT],..." or NULL for the system's; copied */
+	const char *host;        /* name or address literal; copied */
+	uint16_t port;           /* 1..65535 */
+	double timeout;          /* seconds per attempt, > 0 */
+	unsigned attempts;       /* >= 1 */
+	double retry_delay;      /* seconds between attempts, >= 0 */
+	struct pp_addr source;   /* source address (len 0: any) */
+	uint16_t source_port;    /* 0: ephemeral */
+	int family;              /* AF_UNSPEC, AF_INET or AF_INET6 */
+	bool all_addresses;      /* one result per resolved address */
+	const char *dns_servers; /* "ADDR[:PORT],..." or NULL for the system's; copied */
 };
 
 /* One result: for an address, or for the host when it did not resolve. */
 struct pp_check_result {
-	const char *host;              /* as given */
-	uint16_t port;                 /* as given */
-	bool connected;                /* the check passed */
-	bool has_ip;                   /* ip is set (false when resolution failed) */
-	struct pp_addr ip;             /* the address probed last */
-	struct pp_conn_outcome out;    /* the last attempt's outcome */
-	enum pp_error error;           /* PP_ERROR_NONE when connected */
-	double response_time;          /* s: the connect time, or all attempts' time on failure */
-	double dns_time;               /* s spent resolving (0 for a literal) */
-	unsigned attempts;             /* attempts made */
-	struct timespec timestamp;     /* CLOCK_REALTIME when the result was known */
-	char detail[192];              /* one line explaining the outcome */
+	const char *host;           /* as given */
+	uint16_t port;              /* as given */
+	bool connected;             /* the check passed */
+	bool has_ip;                /* ip is set (false when resolution failed) */
+	struct pp_addr ip;          /* the address probed last */
+	struct pp_conn_outcome out; /* the last attempt's outcome */
+	enum pp_error error;        /* PP_ERROR_NONE when connected */
+	double response_time;       /* s: the connect time, or all attempts' time on failure */
+	double dns_time;            /* s spent resolving (0 for a literal) */
+	unsigned attempts;          /* attempts made */
+	struct timespec timestamp;  /* CLOCK_REALTIME when the result was known */
+	char detail[192];           /* one line explaining the outcome */
 };
 
 typedef void pp_check_result_cb(void *data, const struct pp_check_result *result);

@@ -22,12 +22,12 @@ typedef void pp_signal_cb(struct pp_loop *loop, int signo, void *data);
 
 /* A timer; embed it, pp_timer_init() it once, then start and stop at will. */
 struct pp_timer {
-	struct pp_timer *next;  /* wheel slot list */
-	struct pp_timer *prev;  /* wheel slot list */
-	uint64_t expire_ns;     /* monotonic deadline */
-	pp_timer_cb *cb;        /* called once when due */
-	void *data;             /* passed to cb */
-	bool active;            /* linked in the wheel */
+	struct pp_timer *next; /* wheel slot list */
+	struct pp_timer *prev; /* wheel slot list */
+	uint64_t expire_ns;    /* monotonic deadline */
+	pp_timer_cb *cb;       /* called once when due */
+	void *data;            /* passed to cb */
+	bool active;           /* linked in the wheel */
 };
 
 /* Creates a loop; 0 or -errno. *ret is written only on success. */

@@ -72,19 +72,19 @@ struct pp_addr {
 
 /* The evidence behind one connect() outcome and what it means. */
 struct pp_conn_outcome {
-	enum pp_state state;         /* nmap state */
-	enum pp_reason reason;       /* nmap reason */
-	enum pp_error error;         /* check class; PP_ERROR_NONE when connected */
-	int sys_errno;               /* errno from the failing call, 0 when none */
-	const char *syscall;         /* "socket", "bind", "connect" or NULL */
-	uint8_t icmp_origin;         /* 0 none, 4 ICMP, 6 ICMPv6 */
-	uint8_t icmp_type;           /* when icmp_origin != 0 */
-	uint8_t icmp_code;           /* when icmp_origin != 0 */
-	struct pp_addr reason_addr;  /* the ICMP error's sender (len 0 when none) */
-	uint64_t rtt_ns;             /* connect() to outcome, nanoseconds */
-	bool immediate;              /* the call itself failed: decided locally, nothing sent */
-	unsigned self_connects;      /* loopback self-connections seen and retried */
-	unsigned local_retries;      /* local resource failures backed off and retried */
+	enum pp_state state;        /* nmap state */
+	enum pp_reason reason;      /* nmap reason */
+	enum pp_error error;        /* check class; PP_ERROR_NONE when connected */
+	int sys_errno;              /* errno from the failing call, 0 when none */
+	const char *syscall;        /* "socket", "bind", "connect" or NULL */
+	uint8_t icmp_origin;        /* 0 none, 4 ICMP, 6 ICMPv6 */
+	uint8_t icmp_type;          /* when icmp_origin != 0 */
+	uint8_t icmp_code;          /* when icmp_origin != 0 */
+	struct pp_addr reason_addr; /* the ICMP error's sender (len 0 when none) */
+	uint64_t rtt_ns;            /* connect() to outcome, nanoseconds */
+	bool immediate;             /* the call itself failed: decided locally, nothing sent */
+	unsigned self_connects;     /* loopback self-connections seen and retried */
+	unsigned local_retries;     /* local resource failures backed off and retried */
 };
 
 const char *pp_state_name(enum pp_state state);

@@ -6,10 +6,10 @@
 
 /* Exit codes (DESIGN.md §1). */
 enum {
-	EXIT_OK = 0,        /* connected / all checks passed */
-	EXIT_FAILED = 1,    /* a check failed */
-	EXIT_USAGE = 2,     /* bad input: nothing was done */
-	EXIT_ENV = 3,       /* this host could not run the check */
+	EXIT_OK = 0,     /* connected / all checks passed */
+	EXIT_FAILED = 1, /* a check failed */
+	EXIT_USAGE = 2,  /* bad input: nothing was done */
+	EXIT_ENV = 3,    /* this host could not run the check */
 };
 
 /* The program name used in messages ("portprobe"). */

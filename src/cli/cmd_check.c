@@ -15,59 +15,59 @@
 #include "portprobe/portprobe.h"
 
 static const char check_usage[] =
-	"Usage: portprobe check [OPTIONS] HOST PORT\n"
-	"       portprobe check [OPTIONS] -H HOST -p PORT\n"
-	"\n"
-	"Tests one TCP connection and says exactly why it failed: the check_tcp_connection\n"
-	"plugin, nc -z, telnet and bash /dev/tcp in one, with nmap's state and reason.\n"
-	"\n"
-	"Options:\n"
-	"  -t, --timeout SECONDS      time allowed per attempt, name lookup included\n"
-	"                             (default 10; fractions allowed)\n"
-	"  -a, --attempts N           attempts before giving up; stops at the first success\n"
-	"                             (default 1)\n"
-	"  -d, --retry-delay SECONDS  pause between attempts (default 1)\n"
-	"      --source-port PORT     connect from this local port\n"
-	"      --source-address ADDR  connect from this local address\n"
-	"  -4, -6                     use IPv4 / IPv6 addresses only\n"
-	"      --all-addresses        test every resolved address, one result each\n"
-	"      --dns-server ADDR[:PORT][,...]\n"
-	"                             resolve with these servers instead of resolv.conf\n"
-	"  -o, --output FORMAT        text (default), json, or nagios\n"
-	"  -w, --warning SECONDS      nagios: WARNING above this response time\n"
-	"  -c, --critical SECONDS     nagios: CRITICAL above this response time\n"
-	"  -q, --quiet                print nothing; the exit code tells\n"
-	"  -H, --host HOST            the host, instead of the first argument\n"
-	"  -p, --port PORT            the port, instead of the second argument\n"
-	"  -h, --help                 this help\n"
-	"\n"
-	"Errors (JSON \"error\"): Connection refused, Connection timeout, Host not found,\n"
-	"Temporary DNS failure, Network unreachable, No route to host, Permission denied,\n"
-	"Port in use, Address not available, Local resource exhausted.\n"
-	"\n"
-	"Exit codes: 0 connected, 1 not connected, 2 usage error, 3 environment error\n"
-	"(this host could not run the check: source port in use, source address not\n"
-	"local, resources exhausted); 130/143 interrupted by SIGINT/SIGTERM.\n"
-	"With -o nagios: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.\n"
-	"\n"
-	"Examples:\n"
-	"  portprobe check example.com 443\n"
-	"  portprobe check -o json -t 5 -a 3 -d 2 db.internal 5432\n"
-	"  portprobe check -o nagios -w 0.5 -c 1 -H mail.example.com -p 25\n"
-	"  portprobe check --all-addresses -o json localhost 22\n";
+    "Usage: portprobe check [OPTIONS] HOST PORT\n"
+    "       portprobe check [OPTIONS] -H HOST -p PORT\n"
+    "\n"
+    "Tests one TCP connection and says exactly why it failed: the check_tcp_connection\n"
+    "plugin, nc -z, telnet and bash /dev/tcp in one, with nmap's state and reason.\n"
+    "\n"
+    "Options:\n"
+    "  -t, --timeout SECONDS      time allowed per attempt, name lookup included\n"
+    "                             (default 10; fractions allowed)\n"
+    "  -a, --attempts N           attempts before giving up; stops at the first success\n"
+    "                             (default 1)\n"
+    "  -d, --retry-delay SECONDS  pause between attempts (default 1)\n"
+    "      --source-port PORT     connect from this local port\n"
+    "      --source-address ADDR  connect from this local address\n"
+    "  -4, -6                     use IPv4 / IPv6 addresses only\n"
+    "      --all-addresses        test every resolved address, one result each\n"
+    "      --dns-server ADDR[:PORT][,...]\n"
+    "                             resolve with these servers instead of resolv.conf\n"
+    "  -o, --output FORMAT        text (default), json, or nagios\n"
+    "  -w, --warning SECONDS      nagios: WARNING above this response time\n"
+    "  -c, --critical SECONDS     nagios: CRITICAL above this response time\n"
+    "  -q, --quiet                print nothing; the exit code tells\n"
+    "  -H, --host HOST            the host, instead of the first argument\n"
+    "  -p, --port PORT            the port, instead of the second argument\n"
+    "  -h, --help                 this help\n"
+    "\n"
+    "Errors (JSON \"error\"): Connection refused, Connection timeout, Host not found,\n"
+    "Temporary DNS failure, Network unreachable, No route to host, Permission denied,\n"
+    "Port in use, Address not available, Local resource exhausted.\n"
+    "\n"
+    "Exit codes: 0 connected, 1 not connected, 2 usage error, 3 environment error\n"
+    "(this host could not run the check: source port in use, source address not\n"
+    "local, resources exhausted); 130/143 interrupted by SIGINT/SIGTERM.\n"
+    "With -o nagios: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.\n"
+    "\n"
+    "Examples:\n"
+    "  portprobe check example.com 443\n"
+    "  portprobe check -o json -t 5 -a 3 -d 2 db.internal 5432\n"
+    "  portprobe check -o nagios -w 0.5 -c 1 -H mail.example.com -p 25\n"
+    "  portprobe check --all-addresses -o json localhost 22\n";
 
 enum output_format { OUT_TEXT, OUT_JSON, OUT_NAGIOS };
 
 struct check_run {
 	enum output_format format;
 	bool quiet;
-	bool array;                      /* json with --all-addresses: one array */
-	size_t emitted;                  /* results written */
+	bool array;     /* json with --all-addresses: one array */
+	size_t emitted; /* results written */
 	struct pp_buf out;
 	struct pp_check_result *results; /* kept for nagios and the exit code */
 	size_t nresults;
 	size_t cap;
-	int interrupted;                 /* the signal that stopped the run */
+	int interrupted; /* the signal that stopped the run */
 	struct pp_loop *loop;
 };
 
@@ -79,21 +79,21 @@ enum {
 };
 
 static const struct option check_options[] = {
-	{"timeout", required_argument, NULL, 't'},
-	{"attempts", required_argument, NULL, 'a'},
-	{"retry-delay", required_argument, NULL, 'd'},
-	{"source-port", required_argument, NULL, OPT_SOURCE_PORT},
-	{"source-address", required_argument, NULL, OPT_SOURCE_ADDRESS},
-	{"all-addresses", no_argument, NULL, OPT_ALL_ADDRESSES},
-	{"dns-server", required_argument, NULL, OPT_DNS_SERVER},
-	{"output", required_argument, NULL, 'o'},
-	{"warning", required_argument, NULL, 'w'},
-	{"critical", required_argument, NULL, 'c'},
-	{"quiet", no_argument, NULL, 'q'},
-	{"host", required_argument, NULL, 'H'},
-	{"port", required_argument, NULL, 'p'},
-	{"help", no_argument, NULL, 'h'},
-	{NULL, 0, NULL, 0},
+    {"timeout", required_argument, NULL, 't'},
+    {"attempts", required_argument, NULL, 'a'},
+    {"retry-delay", required_argument, NULL, 'd'},
+    {"source-port", required_argument, NULL, OPT_SOURCE_PORT},
+    {"source-address", required_argument, NULL, OPT_SOURCE_ADDRESS},
+    {"all-addresses", no_argument, NULL, OPT_ALL_ADDRESSES},
+    {"dns-server", required_argument, NULL, OPT_DNS_SERVER},
+    {"output", required_argument, NULL, 'o'},
+    {"warning", required_argument, NULL, 'w'},
+    {"critical", required_argument, NULL, 'c'},
+    {"quiet", no_argument, NULL, 'q'},
+    {"host", required_argument, NULL, 'H'},
+    {"port", required_argument, NULL, 'p'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
 };
 
 /* The exit code of one result: 0 connected, 3 for this host's failures, else 1. */
@@ -200,7 +200,8 @@ int cmd_check(int argc, char **argv)
 			break;
 		case 'a':
 			if (pp_parse_uint(optarg, 1, 1000, &opts.attempts, &why) < 0)
-				cli_usage_error("--attempts '%s' %s (expected 1..1000)", optarg, why);
+				cli_usage_error("--attempts '%s' %s (expected 1..1000)", optarg,
+						why);
 			break;
 		case 'd':
 			opts.retry_delay = opt_seconds("--retry-delay", optarg, 1);
@@ -234,8 +235,9 @@ int cmd_check(int argc, char **argv)
 			else if (!strcmp(optarg, "nagios"))
 				run.format = OUT_NAGIOS;
 			else
-				cli_usage_error("--output '%s' is not a format (expected text, json or nagios)",
-						optarg);
+				cli_usage_error(
+				    "--output '%s' is not a format (expected text, json or nagios)",
+				    optarg);
 			break;
 		case 'w':
 			nagios.warning = opt_seconds("--warning", optarg, 1);
@@ -260,8 +262,9 @@ int cmd_check(int argc, char **argv)
 					cli_bad_option(argc, argv, optopt));
 		default:
 			if (optopt && strchr("tadowcHp", optopt))
-				cli_usage_error("option -%c needs a value (see portprobe check --help)",
-						optopt);
+				cli_usage_error(
+				    "option -%c needs a value (see portprobe check --help)",
+				    optopt);
 			cli_usage_error("unknown option '%s' (see portprobe check --help)",
 					cli_bad_option(argc, argv, optopt));
 		}
@@ -287,18 +290,20 @@ int cmd_check(int argc, char **argv)
 		struct pp_addr lit;
 		int src_family = pp_addr_family(&opts.source);
 
-		if (src_family != AF_UNSPEC && opts.family != AF_UNSPEC && src_family != opts.family)
+		if (src_family != AF_UNSPEC && opts.family != AF_UNSPEC &&
+		    src_family != opts.family)
 			cli_usage_error("--source-address is IPv%d but %s was given",
 					src_family == AF_INET ? 4 : 6, want4 ? "-4" : "-6");
 		if (pp_parse_ip(host, 0, &lit, &why) == 0) {
 			int fam = pp_addr_family(&lit);
 
 			if (opts.family != AF_UNSPEC && fam != opts.family)
-				cli_usage_error("host '%s' is an IPv%d address but %s was given", host,
-						fam == AF_INET ? 4 : 6, want4 ? "-4" : "-6");
+				cli_usage_error("host '%s' is an IPv%d address but %s was given",
+						host, fam == AF_INET ? 4 : 6, want4 ? "-4" : "-6");
 			if (src_family != AF_UNSPEC && fam != src_family)
-				cli_usage_error("host '%s' is an IPv%d address but --source-address is IPv%d",
-						host, fam == AF_INET ? 4 : 6, src_family == AF_INET ? 4 : 6);
+				cli_usage_error(
+				    "host '%s' is an IPv%d address but --source-address is IPv%d",
+				    host, fam == AF_INET ? 4 : 6, src_family == AF_INET ? 4 : 6);
 		}
 	}
 	nagios.timeout = opts.timeout;

@@ -6,20 +6,20 @@
 #include "portprobe/portprobe.h"
 
 static const char usage[] =
-	"Usage: portprobe COMMAND [OPTIONS] ARGS...\n"
-	"\n"
-	"Is this TCP port reachable, in what state, and why?\n"
-	"\n"
-	"Commands:\n"
-	"  check HOST PORT   one TCP connection test with timeout, attempts and retry delay;\n"
-	"                    says exactly why it failed (text, JSON, Nagios)\n"
-	"\n"
-	"Options:\n"
-	"  -h, --help        this help; 'portprobe COMMAND --help' for a command's options\n"
-	"  -V, --version     the version\n"
-	"\n"
-	"Exit codes: 0 connected, 1 not connected, 2 usage error, 3 environment error.\n"
-	"See portprobe(1).\n";
+    "Usage: portprobe COMMAND [OPTIONS] ARGS...\n"
+    "\n"
+    "Is this TCP port reachable, in what state, and why?\n"
+    "\n"
+    "Commands:\n"
+    "  check HOST PORT   one TCP connection test with timeout, attempts and retry delay;\n"
+    "                    says exactly why it failed (text, JSON, Nagios)\n"
+    "\n"
+    "Options:\n"
+    "  -h, --help        this help; 'portprobe COMMAND --help' for a command's options\n"
+    "  -V, --version     the version\n"
+    "\n"
+    "Exit codes: 0 connected, 1 not connected, 2 usage error, 3 environment error.\n"
+    "See portprobe(1).\n";
 
 int main(int argc, char **argv)
 {

@@ -192,8 +192,9 @@ int pp_parse_dns_servers(const char *s, char *out, size_t outlen, const char **w
 		if (portstr && pp_parse_port(portstr, 0, &port, why) < 0)
 			return -EINVAL;
 		pp_addr_str(&a, text, sizeof(text));
-		w = snprintf(out + used, outlen - used, a.sa.ss_family == AF_INET6 ? "%s[%s]:%u" : "%s%s:%u",
-			     used ? "," : "", text, (unsigned)port);
+		w = snprintf(out + used, outlen - used,
+			     a.sa.ss_family == AF_INET6 ? "%s[%s]:%u" : "%s%s:%u", used ? "," : "",
+			     text, (unsigned)port);
 		if (w < 0 || (size_t)w >= outlen - used) {
 			*why = "is too long";
 			return -EINVAL;

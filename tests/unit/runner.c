@@ -13,7 +13,7 @@ struct test_entry {
 #define TEST_ENTRY(name) {#name, test_##name},
 static const struct test_entry tests[] = {
 #include "list.h"
-	{NULL, NULL},
+    {NULL, NULL},
 };
 #undef TEST_ENTRY
 

@@ -144,7 +144,8 @@ TEST_IMPL(classify_describe_names_the_evidence)
 	o = at_connect(EINVAL, 0, 0, 0);
 	o.immediate = true;
 	classify_describe(&o, 1, buf, sizeof(buf));
-	ASSERT_STR_EQ(buf, "local routing table: blackhole route discards the packets (connect: Invalid argument)");
+	ASSERT_STR_EQ(buf, "local routing table: blackhole route discards the packets (connect: "
+			   "Invalid argument)");
 	memset(&o, 0, sizeof(o));
 	classify_outcome(&o, EADDRINUSE, "bind", true);
 	classify_describe(&o, 1, buf, sizeof(buf));

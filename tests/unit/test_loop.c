@@ -38,7 +38,7 @@ TEST_IMPL(loop_runs_timers_in_deadline_order)
 }
 
 struct pair_ctx {
-	int fds[2][2];  /* two pipes */
+	int fds[2][2]; /* two pipes */
 	int calls;
 };
 

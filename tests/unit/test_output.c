@@ -47,7 +47,8 @@ static struct pp_check_result result_prohibited(void)
 	pp_parse_ip("198.18.0.1", 0, &r.out.reason_addr, &why);
 	r.response_time = 10.123;
 	r.attempts = 3;
-	snprintf(r.detail, sizeof(r.detail), "ICMP admin-prohibited (type 3, code 13) from 198.18.0.1");
+	snprintf(r.detail, sizeof(r.detail),
+		 "ICMP admin-prohibited (type 3, code 13) from 198.18.0.1");
 	return r;
 }
 
@@ -56,8 +57,10 @@ TEST_IMPL(json_escapes_strings)
 	struct pp_buf b;
 
 	pp_buf_init(&b, 1024);
-	pp_json_put_string(&b, "a\"b\\c\nd\x01\x7f" "é");
-	ASSERT_STR_EQ(b.data, "\"a\\\"b\\\\c\\nd\\u0001\\u007f" "é\"");
+	pp_json_put_string(&b, "a\"b\\c\nd\x01\x7f"
+			       "é");
+	ASSERT_STR_EQ(b.data, "\"a\\\"b\\\\c\\nd\\u0001\\u007f"
+			      "é\"");
 	pp_buf_release(&b);
 	return 0;
 }
@@ -118,7 +121,8 @@ TEST_IMPL(text_check_lines)
 
 	pp_buf_init(&b, 4096);
 	pp_check_write_text(&b, &ok);
-	ASSERT_STR_EQ(b.data, "example.com port 80 [192.0.2.7]: open (syn-ack) in 45.000 ms, 1 attempt\n");
+	ASSERT_STR_EQ(b.data,
+		      "example.com port 80 [192.0.2.7]: open (syn-ack) in 45.000 ms, 1 attempt\n");
 	pp_buf_reset(&b);
 	pp_check_write_text(&b, &bad);
 	ASSERT_STR_EQ(b.data, "example.com port 8080 [192.0.2.7]: No route to host - filtered "
@@ -162,9 +166,10 @@ TEST_IMPL(nagios_failure_keeps_perfdata_and_unknown_for_local)
 
 	pp_buf_init(&b, 4096);
 	ASSERT_EQ(pp_check_write_nagios(&b, &rp, 1, &o), PP_NAGIOS_CRITICAL);
-	ASSERT_STR_EQ(b.data, "TCP CRITICAL - No route to host on example.com port 8080 [192.0.2.7] - "
-			      "filtered (admin-prohibited): ICMP admin-prohibited (type 3, code 13) "
-			      "from 198.18.0.1|time=10.123000s;;;0.000000;10.000000\n");
+	ASSERT_STR_EQ(b.data,
+		      "TCP CRITICAL - No route to host on example.com port 8080 [192.0.2.7] - "
+		      "filtered (admin-prohibited): ICMP admin-prohibited (type 3, code 13) "
+		      "from 198.18.0.1|time=10.123000s;;;0.000000;10.000000\n");
 	memset(&r.out, 0, sizeof(r.out));
 	r.out.syscall = "bind";
 	r.out.sys_errno = EADDRINUSE;
@@ -172,8 +177,9 @@ TEST_IMPL(nagios_failure_keeps_perfdata_and_unknown_for_local)
 	snprintf(r.detail, sizeof(r.detail), "bind: Address already in use");
 	pp_buf_reset(&b);
 	ASSERT_EQ(pp_check_write_nagios(&b, &rp, 1, &o), PP_NAGIOS_UNKNOWN);
-	ASSERT_STR_EQ(b.data, "TCP UNKNOWN - Port in use on example.com port 8080 [192.0.2.7]: bind: "
-			      "Address already in use|time=10.123000s;;;0.000000;10.000000\n");
+	ASSERT_STR_EQ(b.data,
+		      "TCP UNKNOWN - Port in use on example.com port 8080 [192.0.2.7]: bind: "
+		      "Address already in use|time=10.123000s;;;0.000000;10.000000\n");
 	pp_buf_release(&b);
 	return 0;
 }

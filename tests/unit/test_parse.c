@@ -9,8 +9,10 @@
 
 TEST_IMPL(parse_port_accepts_1_to_65535_only)
 {
-	static const char *const bad[] = {"", "0", "65536", "70000", "http", "-1", "+80", " 80",
-					  "80 ", "0x50", "1e2", "99999999999999999999", "8O"};
+	static const char *const bad[] = {"",     "0",    "65536", "70000",
+					  "http", "-1",   "+80",   " 80",
+					  "80 ",  "0x50", "1e2",   "99999999999999999999",
+					  "8O"};
 	const char *why = NULL;
 	uint16_t p = 0;
 
@@ -36,8 +38,8 @@ TEST_IMPL(parse_port_accepts_1_to_65535_only)
 
 TEST_IMPL(parse_seconds_is_strict_decimal)
 {
-	static const char *const bad[] = {"", "0", "0.0", "-1", "nan", "NaN", "inf", "1e3", "0x10",
-					  "1.2.3", ".", "5s", " 1", "1,5"};
+	static const char *const bad[] = {"",    "0",    "0.0",   "-1", "nan", "NaN", "inf",
+					  "1e3", "0x10", "1.2.3", ".",  "5s",  " 1",  "1,5"};
 	const char *why = NULL;
 	double v = 0;
 
@@ -120,9 +122,9 @@ TEST_IMPL(parse_dns_servers_builds_cares_csv)
 
 	ASSERT_EQ(pp_parse_dns_servers("198.18.1.2", out, sizeof(out), &why), 0);
 	ASSERT_STR_EQ(out, "198.18.1.2:53");
-	ASSERT_EQ(pp_parse_dns_servers("198.18.1.2:5353,[2001:db8::1]:54,::1", out, sizeof(out),
-				       &why),
-		  0);
+	ASSERT_EQ(
+	    pp_parse_dns_servers("198.18.1.2:5353,[2001:db8::1]:54,::1", out, sizeof(out), &why),
+	    0);
 	ASSERT_STR_EQ(out, "198.18.1.2:5353,[2001:db8::1]:54,[::1]:53");
 	ASSERT_EQ(pp_parse_dns_servers("", out, sizeof(out), &why), -EINVAL);
 	ASSERT_EQ(pp_parse_dns_servers("dns.google", out, sizeof(out), &why), -EINVAL);

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#define PP_NSEC_PER_SEC 1000000000ull
+#define PP_NSEC_PER_SEC  1000000000ull
 #define PP_NSEC_PER_MSEC 1000000ull
 
 /* CLOCK_MONOTONIC in nanoseconds. */

@@ -23,9 +23,9 @@
 #define LOOP_MAX_EVENTS 256
 
 struct fd_slot {
-	pp_fd_cb *cb;    /* NULL when the fd is not registered */
-	void *data;      /* passed to cb */
-	uint32_t gen;    /* bumped on every add and delete */
+	pp_fd_cb *cb; /* NULL when the fd is not registered */
+	void *data;   /* passed to cb */
+	uint32_t gen; /* bumped on every add and delete */
 };
 
 struct sig_slot {
@@ -34,16 +34,16 @@ struct sig_slot {
 };
 
 struct pp_loop {
-	int epfd;                       /* epoll instance */
-	struct fd_slot *fds;            /* indexed by fd */
-	size_t nfds_alloc;              /* length of fds */
-	size_t nfds_active;             /* registered fds (excluding the signalfd) */
-	struct wheel wheel;             /* timers */
-	uint64_t now;                   /* monotonic ns, refreshed each iteration */
-	bool stop;                      /* pp_loop_stop() was called */
-	int sigfd;                      /* signalfd or -1 */
-	sigset_t sigmask;               /* signals routed to sigfd */
-	struct sig_slot sigs[_NSIG];    /* per-signal handlers */
+	int epfd;                    /* epoll instance */
+	struct fd_slot *fds;         /* indexed by fd */
+	size_t nfds_alloc;           /* length of fds */
+	size_t nfds_active;          /* registered fds (excluding the signalfd) */
+	struct wheel wheel;          /* timers */
+	uint64_t now;                /* monotonic ns, refreshed each iteration */
+	bool stop;                   /* pp_loop_stop() was called */
+	int sigfd;                   /* signalfd or -1 */
+	sigset_t sigmask;            /* signals routed to sigfd */
+	struct sig_slot sigs[_NSIG]; /* per-signal handlers */
 };
 
 int pp_loop_new(struct pp_loop **ret)

@@ -8,8 +8,8 @@
 
 #include "portprobe/loop.h"
 
-#define WHEEL_SLOTS 1024u               /* power of two */
-#define WHEEL_TICK_NS 1000000ull        /* 1 ms */
+#define WHEEL_SLOTS   1024u      /* power of two */
+#define WHEEL_TICK_NS 1000000ull /* 1 ms */
 
 struct wheel {
 	struct pp_timer slots[WHEEL_SLOTS]; /* list heads (circular, sentinel) */

@@ -20,9 +20,15 @@ enum pp_reason classify_icmp_reason(int origin, int type, int code)
 {
 	if (origin == 4 && type == 3) {
 		switch (code) {
-		case 0: case 6: case 11:
+		case 0:
+		case 6:
+		case 11:
 			return PP_REASON_NET_UNREACH;
-		case 1: case 5: case 7: case 8: case 12:
+		case 1:
+		case 5:
+		case 7:
+		case 8:
+		case 12:
 			return PP_REASON_HOST_UNREACH;
 		case 2:
 			return PP_REASON_PROTO_UNREACH;
@@ -32,7 +38,9 @@ enum pp_reason classify_icmp_reason(int origin, int type, int code)
 			return PP_REASON_NET_PROHIBITED;
 		case 10:
 			return PP_REASON_HOST_PROHIBITED;
-		case 13: case 14: case 15:
+		case 13:
+		case 14:
+		case 15:
 			return PP_REASON_ADMIN_PROHIBITED;
 		default:
 			return PP_REASON_UNKNOWN_RESPONSE;
@@ -44,7 +52,8 @@ enum pp_reason classify_icmp_reason(int origin, int type, int code)
 		switch (code) {
 		case 0:
 			return PP_REASON_NO_ROUTE;
-		case 1: case 5:
+		case 1:
+		case 5:
 			return PP_REASON_ADMIN_PROHIBITED;
 		case 2:
 			return PP_REASON_BEYOND_SCOPE;
@@ -193,8 +202,8 @@ void classify_describe(const struct pp_conn_outcome *o, double timeout, char *bu
 	if (o->icmp_origin) {
 		pp_addr_str(&o->reason_addr, who, sizeof(who));
 		snprintf(buf, len, "%s %s (type %u, code %u) from %s", icmp_name(o->icmp_origin),
-			 pp_reason_name(classify_icmp_reason(o->icmp_origin, o->icmp_type,
-							     o->icmp_code)),
+			 pp_reason_name(
+			     classify_icmp_reason(o->icmp_origin, o->icmp_type, o->icmp_code)),
 			 o->icmp_type, o->icmp_code, who[0] ? who : "an unknown sender");
 		return;
 	}
@@ -239,7 +248,8 @@ void classify_describe(const struct pp_conn_outcome *o, double timeout, char *bu
 			 strerror(o->sys_errno));
 		return;
 	case EINVAL:
-		snprintf(buf, len, "local routing table: blackhole route discards the packets (connect: %s)",
+		snprintf(buf, len,
+			 "local routing table: blackhole route discards the packets (connect: %s)",
 			 strerror(o->sys_errno));
 		return;
 	default:

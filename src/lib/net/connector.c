@@ -28,8 +28,8 @@
 #include "portprobe/parse.h"
 
 #define SELF_CONNECT_MAX 8
-#define BACKOFF_MIN_NS (1 * PP_NSEC_PER_MSEC)
-#define BACKOFF_MAX_NS (100 * PP_NSEC_PER_MSEC)
+#define BACKOFF_MIN_NS   (1 * PP_NSEC_PER_MSEC)
+#define BACKOFF_MAX_NS   (100 * PP_NSEC_PER_MSEC)
 
 enum probe_phase {
 	PHASE_CONNECTING, /* timer = deadline */
@@ -43,21 +43,21 @@ struct conn_probe {
 	struct conn_req req;
 	conn_done_cb *cb;
 	void *data;
-	int fd;                     /* -1 when none */
+	int fd; /* -1 when none */
 	enum probe_phase phase;
 	struct pp_timer timer;
-	uint64_t deadline_ns;       /* monotonic */
-	uint64_t t0_ns;             /* when connect() was called */
-	uint64_t backoff_ns;        /* next local-failure backoff */
-	int last_local_errno;       /* for a deadline hit during backoff */
+	uint64_t deadline_ns; /* monotonic */
+	uint64_t t0_ns;       /* when connect() was called */
+	uint64_t backoff_ns;  /* next local-failure backoff */
+	int last_local_errno; /* for a deadline hit during backoff */
 	const char *last_local_call;
 	struct pp_conn_outcome out; /* filled as evidence arrives */
 };
 
 struct connector {
 	struct pp_loop *loop;
-	struct conn_probe active;   /* sentinel of the in-flight list */
-	struct conn_probe *free;    /* reusable probes (singly linked by next) */
+	struct conn_probe active; /* sentinel of the in-flight list */
+	struct conn_probe *free;  /* reusable probes (singly linked by next) */
 	unsigned in_flight;
 };
 
@@ -184,8 +184,10 @@ static void probe_read_errqueue(struct conn_probe *p)
 	for (int i = 0; i < 4; i++) {
 		char cbuf[512], dbuf[64];
 		struct iovec iov = {.iov_base = dbuf, .iov_len = sizeof(dbuf)};
-		struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1,
-				     .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
+		struct msghdr msg = {.msg_iov = &iov,
+				     .msg_iovlen = 1,
+				     .msg_control = cbuf,
+				     .msg_controllen = sizeof(cbuf)};
 		struct cmsghdr *cm;
 
 		if (recvmsg(p->fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) == -1)
@@ -198,7 +200,8 @@ static void probe_read_errqueue(struct conn_probe *p)
 			      (cm->cmsg_level == SOL_IPV6 && cm->cmsg_type == IPV6_RECVERR)))
 				continue;
 			ee = (const struct sock_extended_err *)CMSG_DATA(cm);
-			if (ee->ee_origin != SO_EE_ORIGIN_ICMP && ee->ee_origin != SO_EE_ORIGIN_ICMP6)
+			if (ee->ee_origin != SO_EE_ORIGIN_ICMP &&
+			    ee->ee_origin != SO_EE_ORIGIN_ICMP6)
 				continue;
 			if (p->out.icmp_origin)
 				continue; /* keep the first */

@@ -14,10 +14,10 @@ struct connector;
 struct conn_probe;
 
 struct conn_req {
-	struct pp_addr dst;      /* address and port to connect to */
-	struct pp_addr src;      /* source address, len 0 for any */
-	uint16_t src_port;       /* source port, 0 for ephemeral */
-	uint64_t timeout_ns;     /* the deadline, from start */
+	struct pp_addr dst;  /* address and port to connect to */
+	struct pp_addr src;  /* source address, len 0 for any */
+	uint16_t src_port;   /* source port, 0 for ephemeral */
+	uint64_t timeout_ns; /* the deadline, from start */
 };
 
 /* Called once per started probe (never from inside connector_start()). The

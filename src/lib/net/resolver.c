@@ -25,11 +25,11 @@ struct lookup {
 	struct resolver *owner;
 	resolve_cb *cb;
 	void *data;
-	struct pp_timer timer;      /* deadline, then zero-delay delivery */
-	bool answered;              /* c-ares has called back */
-	bool abandoned;             /* caller no longer wants it */
-	bool delivering;            /* timer is the zero-delay delivery */
-	double timeout_s;           /* for the detail line */
+	struct pp_timer timer; /* deadline, then zero-delay delivery */
+	bool answered;         /* c-ares has called back */
+	bool abandoned;        /* caller no longer wants it */
+	bool delivering;       /* timer is the zero-delay delivery */
+	double timeout_s;      /* for the detail line */
 	enum pp_error err;
 	size_t n;
 	struct pp_addr addrs[RESOLVER_MAX_ADDRS];
@@ -39,8 +39,8 @@ struct lookup {
 struct resolver {
 	struct pp_loop *loop;
 	ares_channel channel;
-	struct pp_timer timer;      /* c-ares' own retransmission timer */
-	struct lookup live;         /* sentinel of the live lookups */
+	struct pp_timer timer; /* c-ares' own retransmission timer */
+	struct lookup live;    /* sentinel of the live lookups */
 	bool destroying;
 };
 

@@ -191,7 +191,8 @@ int pp_check_write_nagios(struct pp_buf *b, const struct pp_check_result *const 
 			char ip[PP_ADDRSTRLEN], label[PP_ADDRSTRLEN + 8];
 
 			snprintf(label, sizeof(label), "'time_%s'",
-				 r[i]->has_ip ? pp_addr_str(&r[i]->ip, ip, sizeof(ip)) : "unresolved");
+				 r[i]->has_ip ? pp_addr_str(&r[i]->ip, ip, sizeof(ip))
+					      : "unresolved");
 			if (i)
 				pp_buf_puts(b, " ");
 			put_perf(b, label, r[i]->response_time, o);

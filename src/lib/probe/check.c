@@ -27,7 +27,7 @@
 #include "portprobe/parse.h"
 
 struct runner {
-	struct runner *next;         /* the check's runners */
+	struct runner *next; /* the check's runners */
 	struct pp_check *check;
 	const struct pp_addr *addrs; /* borrowed from the check, NULL until resolved */
 	size_t naddrs;
@@ -49,20 +49,20 @@ struct runner {
 
 struct pp_check {
 	struct pp_loop *loop;
-	struct pp_check_opts opts;   /* host and dns_servers point at our copies */
+	struct pp_check_opts opts; /* host and dns_servers point at our copies */
 	char *host;
 	char *dns_servers;
 	pp_check_result_cb *on_result;
 	pp_check_done_cb *on_done;
 	void *data;
 	struct connector *conn;
-	struct resolver *res;        /* created on the first name lookup */
+	struct resolver *res; /* created on the first name lookup */
 	struct runner *runners;
-	unsigned pending;            /* runners not yet finished */
+	unsigned pending; /* runners not yet finished */
 	bool resolved;
-	double dns_time;             /* seconds */
+	double dns_time; /* seconds */
 	size_t naddrs;
-	struct pp_addr *addrs;       /* resolved (or literal) addresses, ports set */
+	struct pp_addr *addrs; /* resolved (or literal) addresses, ports set */
 };
 
 static void runner_start_attempt(struct runner *run);
@@ -209,8 +209,9 @@ static void check_set_addrs(struct pp_check *c, const struct pp_addr *addrs, siz
 		return;
 	if (src_family != AF_UNSPEC) {
 		*err = PP_ERROR_ADDR_NOT_AVAILABLE;
-		*why = src_family == AF_INET ? "the host has no IPv4 address for the IPv4 source address"
-					     : "the host has no IPv6 address for the IPv6 source address";
+		*why = src_family == AF_INET
+			   ? "the host has no IPv4 address for the IPv4 source address"
+			   : "the host has no IPv6 address for the IPv6 source address";
 	} else {
 		*err = PP_ERROR_HOST_NOT_FOUND;
 		*why = c->opts.family == AF_INET ? "the host has no IPv4 address"
@@ -260,8 +261,8 @@ static void runner_resolved(struct runner *run)
 		runner_connect_next(r);
 }
 
-static void runner_on_resolved(void *data, enum pp_error err, const struct pp_addr *addrs,
-			       size_t n, const char *detail)
+static void runner_on_resolved(void *data, enum pp_error err, const struct pp_addr *addrs, size_t n,
+			       const char *detail)
 {
 	struct runner *run = data;
 	struct pp_check *c = run->check;
@@ -308,7 +309,8 @@ static void runner_start_attempt(struct runner *run)
 		}
 	}
 	r = resolver_lookup(c->res, c->host, c->opts.family, c->opts.port,
-			    clock_sec_to_ns(c->opts.timeout), runner_on_resolved, run, &run->lookup);
+			    clock_sec_to_ns(c->opts.timeout), runner_on_resolved, run,
+			    &run->lookup);
 	if (r < 0)
 		runner_fail_early(run, PP_ERROR_LOCAL_RESOURCE, "out of memory starting a lookup");
 }
@@ -374,8 +376,8 @@ void pp_check_free(struct pp_check *c)
 
 	if (!c)
 		return;
-	connector_free(c->conn);  /* cancels probes without callbacks */
-	resolver_free(c->res);    /* cancels lookups without callbacks */
+	connector_free(c->conn); /* cancels probes without callbacks */
+	resolver_free(c->res);   /* cancels lookups without callbacks */
 	while ((run = c->runners)) {
 		c->runners = run->next;
 		pp_timer_stop(c->loop, &run->timer);
