@@ -5,9 +5,13 @@
  * type, code and sender are queued for us; bind when a source is given
  * (IP_BIND_ADDRESS_NO_PORT for an address without a port, so the port is
  * chosen per destination); connect(); EPOLLOUT; SO_ERROR first (reading the
- * error queue clears it), then the error queue. A connection to itself (a
- * loopback connect whose ephemeral port equals the destination port) is
- * never "open": the probe starts over with a fresh socket. Failures of this
+ * error queue clears it), then the error queue. SO_ERROR also returns the
+ * soft error of an ICMP message that arrived while connect() held the socket
+ * lock, so such an answer is not left waiting for the SYN retransmission
+ * (where nc, bash and nmap, which wait for POLLOUT, lose a second). A
+ * connection to itself (a loopback connect whose ephemeral port equals the
+ * destination port) is never "open": the probe starts over with a fresh
+ * socket. Failures of this
  * host's resources (EMFILE, ENOBUFS, no ephemeral port) back off and retry
  * until the deadline, and only then become "Local resource exhausted".
  * A connected socket is closed with a RST (SO_LINGER 0) so that probes leave
@@ -49,6 +53,7 @@ struct conn_probe {
 	uint64_t deadline_ns; /* monotonic */
 	uint64_t t0_ns;       /* when connect() was called */
 	uint64_t backoff_ns;  /* next local-failure backoff */
+	int icmp_errno;       /* errno the first queued ICMP error stands for */
 	int last_local_errno; /* for a deadline hit during backoff */
 	const char *last_local_call;
 	struct pp_conn_outcome out; /* filled as evidence arrives */
@@ -205,6 +210,7 @@ static void probe_read_errqueue(struct conn_probe *p)
 				continue;
 			if (p->out.icmp_origin)
 				continue; /* keep the first */
+			p->icmp_errno = (int)ee->ee_errno;
 			p->out.icmp_origin = ee->ee_origin == SO_EE_ORIGIN_ICMP ? 4 : 6;
 			p->out.icmp_type = ee->ee_type;
 			p->out.icmp_code = ee->ee_code;
@@ -245,8 +251,17 @@ static void probe_on_event(struct pp_loop *loop, int fd, uint32_t events, void *
 		probe_finish(p, err, "connect");
 		return;
 	}
-	if (!(events & EPOLLOUT))
-		return; /* an error-queue event without a verdict yet */
+	if (!(events & EPOLLOUT)) {
+		/* EPOLLERR without a verdict: the error queue holds an entry
+		 * that SO_ERROR did not report (SO_ERROR already hands back the
+		 * "soft" error of an ICMP that arrived while connect() held the
+		 * socket). Drain it so level-triggered EPOLLERR stops firing, and
+		 * conclude if it was an ICMP error. */
+		probe_read_errqueue(p);
+		if (p->icmp_errno)
+			probe_finish(p, p->icmp_errno, "connect");
+		return;
+	}
 	if (probe_is_self_connect(p)) {
 		probe_close(p, true);
 		if (++p->out.self_connects < SELF_CONNECT_MAX) {
@@ -297,6 +312,7 @@ static void probe_begin(struct conn_probe *p)
 
 	p->t0_ns = clock_now_ns();
 	p->out.icmp_origin = 0;
+	p->icmp_errno = 0;
 	p->out.reason_addr.len = 0;
 	p->out.immediate = false;
 	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
