@@ -14,13 +14,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
+bold=$'\033[1m' plain=$'\033[0m'
+if [ -n "${NO_COLOR:-}" ] || [ ! -t 1 ]; then bold="" plain=""; fi
+# show CMD...: prints the portprobe command line as a user would type it, runs it, shows the exit code
 show() {
-	printf '\n\033[1m$ portprobe %s\033[0m\n' "${*:2}"
-	"$@"
-	printf '(exit %d)\n' $?
-}
-[ -n "${NO_COLOR:-}" ] || [ ! -t 1 ] && show() {
-	printf '\n$ portprobe %s\n' "${*:2}"
+	local shown=() seen=0 a
+	for a in "$@"; do
+		[ $seen = 1 ] && shown+=("$a")
+		[ "$a" = "$pp" ] && seen=1
+	done
+	printf '\n%s$ portprobe %s%s\n' "$bold" "${shown[*]}" "$plain"
 	"$@"
 	printf '(exit %d)\n' $?
 }
@@ -54,6 +57,7 @@ export PP_LISTEN=$listen
 # shellcheck source=../tests/lab/lab.sh
 . "$(dirname "$0")/../tests/lab/lab.sh"
 lab_up >/dev/null
+lab_at_exit cleanup # lab_up owns the EXIT trap now
 echo
 echo "A network lab in namespaces: client -- router -- target (198.18.1.2)."
 show in_client "$pp" check -t 1 "$LAB_T4" 82
