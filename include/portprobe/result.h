@@ -82,6 +82,7 @@ struct pp_conn_outcome {
 	uint8_t icmp_code;          /* when icmp_origin != 0 */
 	struct pp_addr reason_addr; /* the ICMP error's sender (len 0 when none) */
 	uint64_t rtt_ns;            /* connect() to outcome, nanoseconds */
+	bool self_connected;        /* gave up: every try connected to itself */
 	bool immediate;             /* the call itself failed: decided locally, nothing sent */
 	unsigned self_connects;     /* loopback self-connections seen and retried */
 	unsigned local_retries;     /* local resource failures backed off and retried */

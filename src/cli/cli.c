@@ -47,17 +47,22 @@ void cli_emit(struct pp_buf *b)
 	pp_buf_reset(b);
 }
 
-const char *cli_bad_option(int argc, char **argv, int optopt_value)
+_Noreturn void cli_option_error(int c, char **argv, const char *cmd)
 {
-	static char shortopt[3];
+	const char *arg = optind > 0 ? argv[optind - 1] : "";
+	char name[64];
 
-	if (optopt_value) {
-		shortopt[0] = '-';
-		shortopt[1] = (char)optopt_value;
-		shortopt[2] = '\0';
-		return shortopt;
+	if (!strncmp(arg, "--", 2)) {
+		/* a long option: name it as typed, without any "=value" */
+		size_t n = strcspn(arg, "=");
+
+		snprintf(name, sizeof(name), "%.*s", (int)(n < 60 ? n : 60), arg);
+	} else {
+		snprintf(name, sizeof(name), "-%c", optopt > 32 && optopt < 127 ? optopt : '?');
 	}
-	if (optind > 0 && optind <= argc)
-		return argv[optind - 1];
-	return "?";
+	if (c == ':')
+		cli_usage_error("option %s needs a value (see portprobe %s --help)", name, cmd);
+	if (optopt && !strncmp(arg, "--", 2))
+		cli_usage_error("option %s takes no value (see portprobe %s --help)", name, cmd);
+	cli_usage_error("unknown option '%s' (see portprobe %s --help)", name, cmd);
 }

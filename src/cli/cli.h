@@ -21,8 +21,10 @@ _Noreturn void cli_usage_error(const char *fmt, ...) __attribute__((format(print
 _Noreturn void cli_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Writes the buffer to stdout and flushes (results stream); exits 3 on failure. */
 void cli_emit(struct pp_buf *b);
-/* The name an option had on the command line, for error lines. */
-const char *cli_bad_option(int argc, char **argv, int optopt_value);
+/* Exits 2 with one line for getopt_long's ':' (missing value) or '?' (unknown
+ * option, or a value given to an option that takes none); cmd names the
+ * subcommand for the help hint. */
+_Noreturn void cli_option_error(int c, char **argv, const char *cmd);
 
 int cmd_check(int argc, char **argv);
 

@@ -193,7 +193,7 @@ int cmd_check(int argc, char **argv)
 	pp_check_opts_init(&opts);
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "t:a:d:46o:w:c:qH:p:h", check_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":t:a:d:46o:w:c:qH:p:h", check_options, NULL)) != -1) {
 		switch (c) {
 		case 't':
 			opts.timeout = opt_seconds("--timeout", optarg, 0);
@@ -257,16 +257,8 @@ int cmd_check(int argc, char **argv)
 		case 'h':
 			fputs(check_usage, stdout);
 			return EXIT_OK;
-		case ':':
-			cli_usage_error("option %s needs a value (see portprobe check --help)",
-					cli_bad_option(argc, argv, optopt));
 		default:
-			if (optopt && strchr("tadowcHp", optopt))
-				cli_usage_error(
-				    "option -%c needs a value (see portprobe check --help)",
-				    optopt);
-			cli_usage_error("unknown option '%s' (see portprobe check --help)",
-					cli_bad_option(argc, argv, optopt));
+			cli_option_error(c, argv, "check");
 		}
 	}
 	if (!host && optind < argc)
@@ -306,7 +298,8 @@ int cmd_check(int argc, char **argv)
 				    host, fam == AF_INET ? 4 : 6, src_family == AF_INET ? 4 : 6);
 		}
 	}
-	nagios.timeout = opts.timeout;
+	/* the perfdata maximum: a failure reports the time of every attempt */
+	nagios.timeout = opts.timeout * opts.attempts;
 	run.array = run.format == OUT_JSON && opts.all_addresses;
 
 	signal(SIGPIPE, SIG_IGN);
@@ -314,9 +307,9 @@ int cmd_check(int argc, char **argv)
 	r = pp_loop_new(&run.loop);
 	if (r < 0)
 		cli_fatal("cannot create the event loop: %s", strerror(-r));
-	if (pp_loop_add_signal(run.loop, SIGINT, on_signal, &run) < 0 ||
-	    pp_loop_add_signal(run.loop, SIGTERM, on_signal, &run) < 0)
-		cli_fatal("cannot watch signals: %s", strerror(errno));
+	if ((r = pp_loop_add_signal(run.loop, SIGINT, on_signal, &run)) < 0 ||
+	    (r = pp_loop_add_signal(run.loop, SIGTERM, on_signal, &run)) < 0)
+		cli_fatal("cannot watch signals: %s", strerror(-r));
 	r = pp_check_start(run.loop, &opts, on_result, on_done, &run, &check);
 	if (r < 0)
 		cli_fatal("cannot start the check: %s", strerror(-r));
@@ -347,6 +340,8 @@ int cmd_check(int argc, char **argv)
 				code = e;
 		}
 	}
+	if (!run.interrupted && run.nresults == 0)
+		cli_fatal("the check ended without a result");
 	pp_check_free(check);
 	pp_loop_free(run.loop);
 	free(run.results);

@@ -95,6 +95,10 @@ int pp_parse_seconds(const char *s, int allow_zero, double max, double *ret, con
 		*why = "must be greater than 0";
 		return -EINVAL;
 	}
+	if (v > 0 && v < 0.001) {
+		*why = "is below the 1 ms resolution";
+		return -EINVAL;
+	}
 	*ret = v;
 	return 0;
 }
@@ -186,6 +190,10 @@ int pp_parse_dns_servers(const char *s, char *out, size_t outlen, const char **w
 				portstr = colon + 1;
 			}
 			snprintf(host, sizeof(host), "%s", item);
+		}
+		if (strchr(host, '%')) {
+			*why = "has a scope id, which c-ares cannot use";
+			return -EINVAL;
 		}
 		if (pp_parse_ip(host, 0, &a, why) < 0)
 			return -EINVAL;

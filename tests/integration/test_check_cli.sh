@@ -54,6 +54,11 @@ bad "portprobe: --source-port '0' is not in 1..65535" check --source-port 0 loca
 bad "portprobe: --warning 'x' is not a number of seconds (expected e.g. 2 or 0.5)" check -o nagios -w x localhost 80
 bad "portprobe: host 'a b' contains a character a host name cannot have" check "a b" 80
 bad "portprobe: 'nosuch' is not a portprobe command (see portprobe --help)" nosuch
+bad "portprobe: option --source-port needs a value (see portprobe check --help)" check localhost 80 --source-port
+bad "portprobe: option --quiet takes no value (see portprobe check --help)" check --quiet=1 localhost 80
+bad "portprobe: unknown option '--bogus' (see portprobe check --help)" check --bogus=3 localhost 80
+bad "portprobe: --timeout '0.0001' is below the 1 ms resolution" check -t 0.0001 localhost 80
+bad "portprobe: --dns-server 'fe80::1%lo' has a scope id, which c-ares cannot use" check --dns-server fe80::1%lo localhost 80
 
 # help and version
 out=$("$pp" check --help) || fail "check --help: exit $?"
@@ -91,7 +96,8 @@ rc=0
 out=$("$pp" check -o json --source-port "$closed" 127.0.0.1 "$closed") || rc=$?
 [ "$rc" = 1 ] || fail "self-connect: exit $rc"
 [ "$(jq -r '"\(.status) \(.state)"' <<<"$out")" = "error closed" ] || fail "self-connect: $out"
-grep -q "8 connection(s) to itself discarded" <<<"$out" || fail "self-connect detail: $out"
+[ "$(jq -r .detail <<<"$out")" = "every connect reached itself (source = destination): nothing listens" ] ||
+	fail "self-connect detail: $out"
 # text: one line per result
 out=$("$pp" check 127.0.0.1 "$port")
 [[ $out =~ ^127\.0\.0\.1\ port\ $port:\ open\ \(syn-ack\)\ in\ [0-9]+\.[0-9]{3}\ ms,\ 1\ attempt$ ]] ||

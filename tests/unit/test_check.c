@@ -180,3 +180,71 @@ TEST_IMPL(check_unknown_literal_family_is_einval)
 	pp_loop_free(loop);
 	return 0;
 }
+
+TEST_IMPL(check_silent_dns_server_does_not_keep_the_loop_alive)
+{
+	/* a UDP socket that never answers is the DNS server; once the lookup's
+	 * deadline has passed, c-ares' own retries must not hold the loop */
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	socklen_t len = sizeof(a);
+	struct pp_check_opts opts;
+	struct results rs;
+	char servers[64];
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	double wall;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ASSERT_EQ(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	getsockname(fd, (struct sockaddr *)&a, &len);
+	snprintf(servers, sizeof(servers), "127.0.0.1:%u", ntohs(a.sin_port));
+	pp_check_opts_init(&opts);
+	opts.host = "silent.test";
+	opts.port = 80;
+	opts.timeout = 0.3;
+	opts.dns_servers = servers;
+	wall = run_check(&opts, &rs);
+	ASSERT_EQ(rs.n, 1);
+	ASSERT_EQ(rs.done, 1);
+	ASSERT_STR_EQ(pp_error_message(rs.r[0].error), "Temporary DNS failure");
+	ASSERT_STR_EQ(rs.r[0].detail, "no answer from the DNS server within 0.3 s");
+	ASSERT_TRUE(wall >= 0.3 && wall < 0.8);
+	close(fd);
+	return 0;
+}
+
+struct free_ctx {
+	struct pp_check *check;
+	unsigned results;
+	unsigned done;
+};
+
+static void free_on_result(void *data, const struct pp_check_result *r)
+{
+	struct free_ctx *ctx = data;
+
+	ctx->results++;
+	pp_check_free(ctx->check);
+}
+
+static void count_done(void *data)
+{
+	((struct free_ctx *)data)->done++;
+}
+
+TEST_IMPL(check_can_be_freed_from_its_result_callback)
+{
+	struct pp_check_opts opts;
+	struct free_ctx ctx = {NULL, 0, 0};
+	struct pp_loop *loop;
+
+	pp_check_opts_init(&opts);
+	opts.host = "127.0.0.1";
+	opts.port = test_closed_port();
+	pp_loop_new(&loop);
+	ASSERT_EQ(pp_check_start(loop, &opts, free_on_result, count_done, &ctx, &ctx.check), 0);
+	ASSERT_EQ(pp_loop_run(loop), 0);
+	ASSERT_EQ(ctx.results, 1);
+	ASSERT_EQ(ctx.done, 0); /* freed: no done callback */
+	pp_loop_free(loop);
+	return 0;
+}

@@ -55,6 +55,9 @@ TEST_IMPL(parse_seconds_is_strict_decimal)
 	ASSERT_STR_EQ(why, "must be greater than 0");
 	ASSERT_EQ(pp_parse_seconds("0", 1, 86400, &v, &why), 0);
 	ASSERT_DBL_EQ(v, 0.0);
+	ASSERT_EQ(pp_parse_seconds("0.0001", 1, 86400, &v, &why), -EINVAL);
+	ASSERT_STR_EQ(why, "is below the 1 ms resolution");
+	ASSERT_EQ(pp_parse_seconds("0.001", 0, 86400, &v, &why), 0);
 	ASSERT_EQ(pp_parse_seconds("86401", 0, 86400, &v, &why), -EINVAL);
 	ASSERT_STR_EQ(why, "is too large");
 	return 0;
@@ -132,6 +135,8 @@ TEST_IMPL(parse_dns_servers_builds_cares_csv)
 	ASSERT_EQ(pp_parse_dns_servers("1.1.1.1,", out, sizeof(out), &why), -EINVAL);
 	ASSERT_EQ(pp_parse_dns_servers("[::1]x", out, sizeof(out), &why), -EINVAL);
 	ASSERT_EQ(pp_parse_dns_servers("1.1.1.1", out, 8, &why), -EINVAL);
+	ASSERT_EQ(pp_parse_dns_servers("fe80::1%lo", out, sizeof(out), &why), -EINVAL);
+	ASSERT_STR_EQ(why, "has a scope id, which c-ares cannot use");
 	return 0;
 }
 

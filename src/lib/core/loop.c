@@ -71,8 +71,11 @@ void pp_loop_free(struct pp_loop *loop)
 {
 	if (!loop)
 		return;
-	if (loop->sigfd != -1)
+	if (loop->sigfd != -1) {
+		/* hand the signals back to their handlers */
+		sigprocmask(SIG_UNBLOCK, &loop->sigmask, NULL);
 		close(loop->sigfd);
+	}
 	close(loop->epfd);
 	free(loop->fds);
 	free(loop);

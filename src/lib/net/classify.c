@@ -225,6 +225,11 @@ void classify_describe(const struct pp_conn_outcome *o, double timeout, char *bu
 		snprintf(buf, len, "%s: %s", o->syscall, strerror(o->sys_errno));
 		return;
 	}
+	if (o->self_connected) {
+		snprintf(buf, len,
+			 "every connect reached itself (source = destination): nothing listens");
+		return;
+	}
 	if (o->sys_errno == ECONNREFUSED) {
 		snprintf(buf, len, "TCP reset in answer to the SYN");
 		return;

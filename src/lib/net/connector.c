@@ -269,6 +269,7 @@ static void probe_on_event(struct pp_loop *loop, int fd, uint32_t events, void *
 			return;
 		}
 		/* nothing listens, or the kernel would not have picked this port */
+		p->out.self_connected = true;
 		probe_finish(p, ECONNREFUSED, "connect");
 		return;
 	}

@@ -147,6 +147,19 @@ void resolver_free(struct resolver *r)
 	free(r);
 }
 
+/* Once no caller waits for any query, cancels them all in c-ares, so that
+ * abandoned queries (past their deadline) do not keep sockets and a timer on
+ * the loop for c-ares' own retries. Their callbacks free them. Must not be
+ * called from inside c-ares. */
+static void resolver_drop_abandoned(struct resolver *r)
+{
+	for (struct lookup *l = r->live.next; l != &r->live; l = l->next)
+		if (!l->answered && !l->abandoned)
+			return;
+	ares_cancel(r->channel);
+	resolver_arm(r);
+}
+
 /* Delivers a finished lookup and frees it. */
 static void lookup_deliver(struct lookup *l)
 {
@@ -156,10 +169,12 @@ static void lookup_deliver(struct lookup *l)
 
 	pp_timer_stop(l->owner->loop, &l->timer);
 	copy = *l;
-	if (l->answered)
+	if (l->answered) {
 		lookup_free(l);
-	else
+	} else {
 		l->abandoned = true; /* c-ares still holds it; its callback frees it */
+		resolver_drop_abandoned(l->owner);
+	}
 	cb(data, copy.err, copy.addrs, copy.n, copy.detail);
 }
 
@@ -271,8 +286,10 @@ void resolver_cancel(struct resolver *r, struct lookup *l)
 	if (!l)
 		return;
 	pp_timer_stop(r->loop, &l->timer);
-	if (l->answered)
+	if (l->answered) {
 		lookup_free(l);
-	else
+	} else {
 		l->abandoned = true;
+		resolver_drop_abandoned(r);
+	}
 }

@@ -58,7 +58,9 @@ struct pp_check {
 	struct connector *conn;
 	struct resolver *res; /* created on the first name lookup */
 	struct runner *runners;
-	unsigned pending; /* runners not yet finished */
+	unsigned pending;     /* runners not yet finished */
+	unsigned in_callback; /* on_result is running */
+	bool free_requested;  /* pp_check_free() was called from on_result */
 	bool resolved;
 	double dns_time; /* seconds */
 	size_t naddrs;
@@ -67,6 +69,7 @@ struct pp_check {
 
 static void runner_start_attempt(struct runner *run);
 static void runner_connect_next(struct runner *run);
+static void check_destroy(struct pp_check *c);
 
 void pp_check_opts_init(struct pp_check_opts *opts)
 {
@@ -98,7 +101,14 @@ static void runner_deliver(struct runner *run, bool connected, double response_t
 	snprintf(r.detail, sizeof(r.detail), "%s", run->detail);
 	run->finished = true;
 	c->pending--;
+	c->in_callback++;
 	c->on_result(c->data, &r);
+	c->in_callback--;
+	if (c->free_requested) {
+		/* freed from on_result: every frame above us returns at once */
+		check_destroy(c);
+		return;
+	}
 	if (c->pending == 0 && c->on_done)
 		c->on_done(c->data); /* may free the check: touch nothing after */
 }
@@ -148,7 +158,7 @@ static void runner_on_conn(void *data, const struct pp_conn_outcome *o)
 	run->has_ip = true;
 	run->error = o->error;
 	classify_describe(o, c->opts.timeout, run->detail, sizeof(run->detail));
-	if (o->self_connects) {
+	if (o->self_connects && !o->self_connected) {
 		size_t n = strlen(run->detail);
 
 		snprintf(run->detail + n, sizeof(run->detail) - n,
@@ -230,17 +240,25 @@ static void runner_resolved(struct runner *run)
 		runner_connect_next(run);
 		return;
 	}
-	/* this runner retires; each address continues its attempt */
-	run->finished = true;
-	for (size_t i = 0; i < c->naddrs; i++) {
-		struct runner *r = calloc(1, sizeof(*r));
+	/* this runner retires; each address continues its attempt. Allocate
+	 * every runner before linking any, so a failure leaves nothing half done */
+	struct runner **fresh = calloc(c->naddrs, sizeof(*fresh));
+	size_t made = 0;
 
-		if (!r) {
-			/* deliver what we can: the retiring runner reports the failure */
-			run->finished = false;
-			runner_fail_early(run, PP_ERROR_LOCAL_RESOURCE, "out of memory");
-			return;
-		}
+	while (fresh && made < c->naddrs && (fresh[made] = calloc(1, sizeof(**fresh))))
+		made++;
+	if (!fresh || made < c->naddrs) {
+		while (fresh && made)
+			free(fresh[--made]);
+		free(fresh);
+		runner_fail_early(run, PP_ERROR_LOCAL_RESOURCE, "out of memory");
+		return;
+	}
+	run->finished = true;
+	c->pending--;
+	for (size_t i = 0; i < c->naddrs; i++) {
+		struct runner *r = fresh[i];
+
 		r->check = c;
 		r->addrs = &c->addrs[i];
 		r->naddrs = 1;
@@ -253,12 +271,9 @@ static void runner_resolved(struct runner *run)
 		c->runners = r;
 		c->pending++;
 	}
-	c->pending--; /* the retiring runner */
-	/* the new runners are the first naddrs of the list */
-	struct runner *r = c->runners;
-
-	for (size_t i = 0; i < c->naddrs; i++, r = r->next)
-		runner_connect_next(r);
+	for (size_t i = 0; i < c->naddrs; i++)
+		runner_connect_next(fresh[i]);
+	free(fresh);
 }
 
 static void runner_on_resolved(void *data, enum pp_error err, const struct pp_addr *addrs, size_t n,
@@ -286,7 +301,7 @@ static void runner_on_resolved(void *data, enum pp_error err, const struct pp_ad
 static void runner_start_attempt(struct runner *run)
 {
 	struct pp_check *c = run->check;
-	int r;
+	int r, family;
 
 	run->attempt++;
 	run->attempt_start = clock_now_ns();
@@ -308,9 +323,10 @@ static void runner_start_attempt(struct runner *run)
 			return;
 		}
 	}
-	r = resolver_lookup(c->res, c->host, c->opts.family, c->opts.port,
-			    clock_sec_to_ns(c->opts.timeout), runner_on_resolved, run,
-			    &run->lookup);
+	/* without -4/-6, a source address still decides the family wanted */
+	family = c->opts.family != AF_UNSPEC ? c->opts.family : pp_addr_family(&c->opts.source);
+	r = resolver_lookup(c->res, c->host, family, c->opts.port, clock_sec_to_ns(c->opts.timeout),
+			    runner_on_resolved, run, &run->lookup);
 	if (r < 0)
 		runner_fail_early(run, PP_ERROR_LOCAL_RESOURCE, "out of memory starting a lookup");
 }
@@ -372,10 +388,20 @@ int pp_check_start(struct pp_loop *loop, const struct pp_check_opts *opts,
 
 void pp_check_free(struct pp_check *c)
 {
-	struct runner *run;
-
 	if (!c)
 		return;
+	if (c->in_callback) {
+		c->free_requested = true; /* runner_deliver frees it when on_result returns */
+		return;
+	}
+	check_destroy(c);
+}
+
+/* Cancels everything in flight (no callbacks) and frees the check. */
+static void check_destroy(struct pp_check *c)
+{
+	struct runner *run;
+
 	connector_free(c->conn); /* cancels probes without callbacks */
 	resolver_free(c->res);   /* cancels lookups without callbacks */
 	while ((run = c->runners)) {
