@@ -28,16 +28,10 @@ show() {
 	printf '(exit %d)\n' $?
 }
 
-open_port=""
-for p in $(shuf -i 20000-29999 -n 20); do
-	"$listen" --ready-file "$work/ready" "127.0.0.1:$p" 2>/dev/null &
-	listener_pid=$!
-	for _ in $(seq 50); do [ -f "$work/ready" ] && break; sleep 0.02; done
-	if [ -f "$work/ready" ]; then open_port=$p; break; fi
-	wait "$listener_pid" 2>/dev/null || true
-	listener_pid=""
-done
-[ -n "$open_port" ] || { echo "demo: could not start a listener" >&2; exit 3; }
+. "$(dirname "$0")/loopback_listener.sh"
+loopback_listener "$listen" "$work" || { echo "demo: could not start a listener" >&2; exit 3; }
+open_port=$LISTENER_PORT
+listener_pid=$LISTENER_PID
 closed_port=$((open_port + 10000))
 
 echo "portprobe check: one TCP connection test that says why it failed."

@@ -10,30 +10,30 @@
 
 const char *cli_progname = "portprobe";
 
+/* Prints "portprobe: <message>" on stderr and exits with code. */
+static _Noreturn void cli_vdie(int code, const char *fmt, va_list ap)
+{
+	fflush(stdout);
+	fprintf(stderr, "%s: ", cli_progname);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	exit(code);
+}
+
 _Noreturn void cli_usage_error(const char *fmt, ...)
 {
 	va_list ap;
 
-	fflush(stdout);
-	fprintf(stderr, "%s: ", cli_progname);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(EXIT_USAGE);
+	cli_vdie(EXIT_USAGE, fmt, ap);
 }
 
 _Noreturn void cli_fatal(const char *fmt, ...)
 {
 	va_list ap;
 
-	fflush(stdout);
-	fprintf(stderr, "%s: ", cli_progname);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(EXIT_ENV);
+	cli_vdie(EXIT_ENV, fmt, ap);
 }
 
 void cli_emit(struct pp_buf *b)

@@ -67,15 +67,10 @@ out=$("$pp" --version) || fail "--version: exit $?"
 [ "$out" = "portprobe 0.1.0" ] || fail "--version: $out"
 
 # loopback: a listener of ours, and a port nothing listens on
-port=""
-for p in $(shuf -i 20000-29999 -n 20); do
-	"$listen" --ready-file "$work/ready" "127.0.0.1:$p" 2>/dev/null &
-	listener_pid=$!
-	for _ in $(seq 100); do [ -f "$work/ready" ] && break; sleep 0.02; done
-	if [ -f "$work/ready" ]; then port=$p; break; fi
-	listener_pid=""
-done
-[ -n "$port" ] || { echo "could not start a listener" >&2; exit 1; }
+. "$(dirname "$0")/../../scripts/loopback_listener.sh"
+loopback_listener "$listen" "$work" || { echo "could not start a listener" >&2; exit 1; }
+port=$LISTENER_PORT
+listener_pid=$LISTENER_PID
 closed=$((port + 10000))
 
 rc=0
