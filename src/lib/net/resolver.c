@@ -18,8 +18,6 @@
 #include "core/clock.h"
 #include "portprobe/parse.h"
 
-#define RESOLVER_MAX_ADDRS 64
-
 struct lookup {
 	struct lookup *next, *prev; /* the resolver's live lookups */
 	struct resolver *owner;

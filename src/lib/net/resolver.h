@@ -11,6 +11,9 @@
 struct resolver;
 struct lookup;
 
+/* The most addresses one lookup returns; the rest are dropped. */
+#define RESOLVER_MAX_ADDRS 64
+
 /* err is PP_ERROR_NONE (n >= 1 addresses, in c-ares' RFC 6724 order, port
  * set), PP_ERROR_HOST_NOT_FOUND or PP_ERROR_DNS_TEMPORARY; detail says why.
  * Everything is valid only during the call. */

@@ -358,7 +358,7 @@ int pp_check_start(struct pp_loop *loop, const struct pp_check_opts *opts,
 	c->data = data;
 	c->host = strdup(opts->host);
 	c->dns_servers = opts->dns_servers ? strdup(opts->dns_servers) : NULL;
-	c->addrs = calloc(64, sizeof(*c->addrs));
+	c->addrs = calloc(RESOLVER_MAX_ADDRS, sizeof(*c->addrs));
 	r = connector_new(loop, &c->conn);
 	if (!c->host || (opts->dns_servers && !c->dns_servers) || !c->addrs || r < 0) {
 		free(run);
