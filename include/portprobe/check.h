@@ -53,6 +53,11 @@ struct pp_check_result {
 typedef void pp_check_result_cb(void *data, const struct pp_check_result *result);
 typedef void pp_check_done_cb(void *data);
 
+/* True when a failed result is this host's fault rather than the path's (the
+ * source port is taken, the source address is not local, a privileged bind
+ * was refused, resources ran out): exit 3 / UNKNOWN rather than 1 / CRITICAL. */
+bool pp_check_result_is_local(const struct pp_check_result *r);
+
 /* Fills opts with the plugin's defaults (timeout 10, attempts 1, retry_delay 1). */
 void pp_check_opts_init(struct pp_check_opts *opts);
 

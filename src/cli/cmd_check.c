@@ -101,16 +101,7 @@ static int result_exit(const struct pp_check_result *r)
 {
 	if (r->connected)
 		return EXIT_OK;
-	switch (r->error) {
-	case PP_ERROR_LOCAL_RESOURCE:
-	case PP_ERROR_PORT_IN_USE:
-	case PP_ERROR_ADDR_NOT_AVAILABLE:
-		return EXIT_ENV;
-	case PP_ERROR_PERMISSION_DENIED:
-		return r->out.syscall && strcmp(r->out.syscall, "connect") ? EXIT_ENV : EXIT_FAILED;
-	default:
-		return EXIT_FAILED;
-	}
+	return pp_check_result_is_local(r) ? EXIT_ENV : EXIT_FAILED;
 }
 
 static void on_result(void *data, const struct pp_check_result *r)
@@ -317,7 +308,7 @@ int cmd_check(int argc, char **argv)
 	if (r < 0)
 		cli_fatal("event loop failed: %s", strerror(-r));
 
-	if (run.format == OUT_JSON && run.array && !run.quiet) {
+	if (run.array && !run.quiet) {
 		pp_buf_puts(&run.out, run.emitted ? "\n]\n" : "[]\n");
 		cli_emit(&run.out);
 	}

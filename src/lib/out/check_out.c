@@ -90,26 +90,11 @@ int pp_check_write_text(struct pp_buf *b, const struct pp_check_result *r)
 			     r->attempts == 1 ? "" : "s", r->response_time);
 }
 
-/* Failures of this host rather than of the path: UNKNOWN, not CRITICAL. */
-static bool result_is_local(const struct pp_check_result *r)
-{
-	switch (r->error) {
-	case PP_ERROR_LOCAL_RESOURCE:
-	case PP_ERROR_PORT_IN_USE:
-	case PP_ERROR_ADDR_NOT_AVAILABLE:
-		return true;
-	case PP_ERROR_PERMISSION_DENIED:
-		return r->out.syscall && strcmp(r->out.syscall, "connect");
-	default:
-		return false;
-	}
-}
-
 static enum pp_nagios_state result_nagios(const struct pp_check_result *r,
 					  const struct pp_nagios_opts *o)
 {
 	if (!r->connected)
-		return result_is_local(r) ? PP_NAGIOS_UNKNOWN : PP_NAGIOS_CRITICAL;
+		return pp_check_result_is_local(r) ? PP_NAGIOS_UNKNOWN : PP_NAGIOS_CRITICAL;
 	if (o->critical >= 0 && r->response_time > o->critical)
 		return PP_NAGIOS_CRITICAL;
 	if (o->warning >= 0 && r->response_time > o->warning)

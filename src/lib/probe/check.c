@@ -71,6 +71,23 @@ static void runner_start_attempt(struct runner *run);
 static void runner_connect_next(struct runner *run);
 static void check_destroy(struct pp_check *c);
 
+bool pp_check_result_is_local(const struct pp_check_result *r)
+{
+	if (r->connected)
+		return false;
+	switch (r->error) {
+	case PP_ERROR_LOCAL_RESOURCE:
+	case PP_ERROR_PORT_IN_USE:
+	case PP_ERROR_ADDR_NOT_AVAILABLE:
+		return true;
+	case PP_ERROR_PERMISSION_DENIED:
+		/* at bind, not a prohibit route or an ICMPv6 reject at connect */
+		return r->out.syscall && strcmp(r->out.syscall, "connect");
+	default:
+		return false;
+	}
+}
+
 void pp_check_opts_init(struct pp_check_opts *opts)
 {
 	memset(opts, 0, sizeof(*opts));
