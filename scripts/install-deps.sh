@@ -5,7 +5,7 @@ set -euo pipefail
 
 build_pkgs=(cmake ninja-build gcc make pkg-config libc-ares-dev)
 test_pkgs=(iproute2 nftables dnsmasq-base nmap netcat-openbsd monitoring-plugins-basic jq
-	clang-format procps bc)
+	clang-format procps bc libxml2-utils ndiff)
 
 case "${1:-build}" in
 build) want=("${build_pkgs[@]}") ;;

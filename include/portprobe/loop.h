@@ -41,6 +41,9 @@ int pp_loop_add_fd(struct pp_loop *loop, int fd, uint32_t events, pp_fd_cb *cb, 
 int pp_loop_mod_fd(struct pp_loop *loop, int fd, uint32_t events);
 /* Stops watching fd (call before closing it). Safe from inside any callback. */
 void pp_loop_del_fd(struct pp_loop *loop, int fd);
+/* Forgets fd's handler and closes it, without an epoll_ctl: for an fd that
+ * was never duplicated, closing it removes it from the epoll set. */
+void pp_loop_close_fd(struct pp_loop *loop, int fd);
 
 void pp_timer_init(struct pp_timer *timer, pp_timer_cb *cb, void *data);
 /* (Re)starts the timer to fire delay_ns from now. */

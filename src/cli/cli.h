@@ -27,5 +27,6 @@ void cli_emit(struct pp_buf *b);
 _Noreturn void cli_option_error(int c, char **argv, const char *cmd);
 
 int cmd_check(int argc, char **argv);
+int cmd_scan(int argc, char **argv);
 
 #endif

@@ -13,6 +13,8 @@ static const char usage[] =
     "Commands:\n"
     "  check HOST PORT   one TCP connection test with timeout, attempts and retry delay;\n"
     "                    says exactly why it failed (text, JSON, Nagios)\n"
+    "  scan TARGET...    nmap-style connect scan of many hosts and ports: open, closed,\n"
+    "                    filtered and why (text, JSON, JSONL, nmap XML, grepable, CSV)\n"
     "\n"
     "Options:\n"
     "  -h, --help        this help; 'portprobe COMMAND --help' for a command's options\n"
@@ -28,10 +30,11 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
-		if (argc > 2 && !strcmp(argv[1], "help") && !strcmp(argv[2], "check")) {
+		if (argc > 2 && !strcmp(argv[1], "help") &&
+		    (!strcmp(argv[2], "check") || !strcmp(argv[2], "scan"))) {
 			char *args[] = {argv[2], "--help", NULL};
 
-			return cmd_check(2, args);
+			return !strcmp(argv[2], "scan") ? cmd_scan(2, args) : cmd_check(2, args);
 		}
 		fputs(usage, stdout);
 		return EXIT_OK;
@@ -42,5 +45,7 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "check"))
 		return cmd_check(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "scan"))
+		return cmd_scan(argc - 1, argv + 1);
 	cli_usage_error("'%s' is not a portprobe command (see portprobe --help)", argv[1]);
 }

@@ -164,6 +164,21 @@ void pp_loop_del_fd(struct pp_loop *loop, int fd)
 		loop->nfds_active--;
 }
 
+void pp_loop_close_fd(struct pp_loop *loop, int fd)
+{
+	struct fd_slot *s;
+
+	if (fd >= 0 && (size_t)fd < loop->nfds_alloc && loop->fds[fd].cb) {
+		s = &loop->fds[fd];
+		s->cb = NULL;
+		s->data = NULL;
+		s->gen++;
+		if (fd != loop->sigfd)
+			loop->nfds_active--;
+	}
+	close(fd); /* the last reference: the kernel drops it from the epoll set */
+}
+
 void pp_timer_init(struct pp_timer *timer, pp_timer_cb *cb, void *data)
 {
 	memset(timer, 0, sizeof(*timer));

@@ -47,7 +47,8 @@ struct conn_probe {
 	struct conn_req req;
 	conn_done_cb *cb;
 	void *data;
-	int fd; /* -1 when none */
+	int fd;         /* -1 when none */
+	bool connected; /* fd holds an established connection (close it with RST) */
 	enum probe_phase phase;
 	struct pp_timer timer;
 	uint64_t deadline_ns; /* monotonic */
@@ -87,13 +88,12 @@ static void probe_close(struct conn_probe *p, bool rst)
 
 	if (p->fd < 0)
 		return;
-	pp_loop_del_fd(p->owner->loop, p->fd);
 	if (rst) {
 		struct linger lg = {.l_onoff = 1, .l_linger = 0};
 
 		setsockopt(p->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	}
-	close(p->fd);
+	pp_loop_close_fd(p->owner->loop, p->fd);
 	p->fd = -1;
 	errno = saved;
 }
@@ -103,7 +103,7 @@ static void probe_release(struct conn_probe *p)
 {
 	struct connector *c = p->owner;
 
-	probe_close(p, true);
+	probe_close(p, p->connected); /* a failed connect has nothing to reset */
 	pp_timer_stop(c->loop, &p->timer);
 	p->prev->next = p->next;
 	p->next->prev = p->prev;
@@ -273,6 +273,7 @@ static void probe_on_event(struct pp_loop *loop, int fd, uint32_t events, void *
 		probe_finish(p, ECONNREFUSED, "connect");
 		return;
 	}
+	p->connected = true;
 	probe_finish(p, 0, "connect");
 }
 
@@ -359,7 +360,7 @@ static void probe_begin(struct conn_probe *p)
 	}
 fail:
 	r = errno;
-	if (classify_is_local_transient(r, call, p->req.src_port != 0)) {
+	if (!p->req.fail_fast && classify_is_local_transient(r, call, p->req.src_port != 0)) {
 		probe_backoff(p, r, call);
 		return;
 	}

@@ -5,6 +5,7 @@
 #ifndef PP_NET_CONNECTOR_H
 #define PP_NET_CONNECTOR_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "portprobe/loop.h"
@@ -18,6 +19,8 @@ struct conn_req {
 	struct pp_addr src;  /* source address, len 0 for any */
 	uint16_t src_port;   /* source port, 0 for ephemeral */
 	uint64_t timeout_ns; /* the deadline, from start */
+	bool fail_fast;      /* report local resource failures at once (PP_ERROR_LOCAL_RESOURCE)
+				instead of backing off until the deadline: the caller paces */
 };
 
 /* Called once per started probe (never from inside connector_start()). The
