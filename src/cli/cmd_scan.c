@@ -185,6 +185,7 @@ static const struct option scan_options[] = {
 struct output {
 	enum pp_scan_format fmt;
 	const char *path; /* NULL: stdout */
+	bool continued;   /* resumed into an existing file: no header */
 	FILE *f;
 	struct pp_scan_writer *w;
 };
@@ -658,6 +659,50 @@ static void on_resolve_error(void *data, const char *name, enum pp_error err, co
 		pp_error_message(err), detail && *detail ? ": " : "", detail ? detail : "");
 }
 
+/* Opens an output file of a resumed scan. Line formats are appended to, as
+ * nmap does; an XML document is cut before its run statistics (or taken as
+ * it is when a SIGKILL left it open) so that the resumed hosts and the new
+ * statistics complete the same document. */
+static FILE *open_continued(struct output *o)
+{
+	FILE *f = fopen(o->path, "r+");
+	char *doc = NULL;
+	size_t len = 0, n;
+	long cut = -1;
+
+	if (!f)
+		return fopen(o->path, "a");
+	o->continued = true;
+	if (o->fmt == PP_SCAN_XML) {
+		char chunk[65536];
+		const char *m;
+
+		while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+			char *nd = realloc(doc, len + n + 1);
+
+			if (!nd)
+				cli_fatal("out of memory");
+			doc = nd;
+			memcpy(doc + len, chunk, n);
+			len += n;
+		}
+		if (doc) {
+			doc[len] = '\0';
+			for (m = doc; (m = strstr(m, "<!-- portprobe stats:")); m++)
+				cut = m - doc;
+			if (cut < 0)
+				for (m = doc; (m = strstr(m, "<runstats>")); m++)
+					cut = m - doc;
+		}
+		free(doc);
+		if (cut >= 0 && ftruncate(fileno(f), cut) < 0)
+			cli_fatal("cannot continue %s: %s", o->path, strerror(errno));
+	}
+	if (fseek(f, 0, SEEK_END) < 0)
+		cli_fatal("cannot continue %s: %s", o->path, strerror(errno));
+	return f;
+}
+
 /* --list: every target address, one per line, nothing sent. */
 static int run_list(struct scan_cli *c)
 {
@@ -1030,7 +1075,7 @@ int cmd_scan(int argc, char **argv)
 		if (!o->path) {
 			o->f = stdout;
 		} else {
-			o->f = fopen(o->path, resumed ? "a" : "w");
+			o->f = resumed ? open_continued(o) : fopen(o->path, "w");
 			if (!o->f)
 				cli_fatal("cannot open %s: %s", o->path, strerror(errno));
 		}
@@ -1070,6 +1115,8 @@ int cmd_scan(int argc, char **argv)
 		cli_fatal("cannot start the scan: %s", strerror(-r));
 	for (unsigned i = 0; i < c->nout; i++) {
 		pp_scan_writer_begin(c->out[i].w, &c->buf, &info);
+		if (c->out[i].continued && c->out[i].fmt == PP_SCAN_XML)
+			pp_buf_reset(&c->buf); /* the document already has its header */
 		out_flush(c, &c->out[i]);
 	}
 	r = pp_scan_run(c->scan, &stats);

@@ -138,7 +138,7 @@ grep -q 'exit="error" errormsg="interrupted by SIGINT"' "$work/int.xml" || fail 
 [ "$(jq -r .interrupted "$work/int.json")" = true ] || fail "SIGINT: JSON: $(head -c 300 "$work/int.json")"
 
 # resume: SIGTERM with a checkpoint, then --resume emits exactly the rest
-"$pp" "${slow[@]}" -o jsonl --checkpoint "$work/cp" >"$work/r1.jsonl" 2>/dev/null &
+"$pp" "${slow[@]}" -o jsonl -oX "$work/res.xml" --checkpoint "$work/cp" >"$work/r1.jsonl" 2>/dev/null &
 scan_pid=$!
 sleep 0.7
 kill -TERM "$scan_pid"
@@ -156,6 +156,16 @@ n2=$(wc -l <"$work/r2.jsonl")
 [ $((n1 + n2)) = 8000 ] || fail "resume: $n1 + $n2 records, expected 8000 in all"
 [ "$(cat "$work/r1.jsonl" "$work/r2.jsonl" | jq -r .port | sort -nu | wc -l)" = 8000 ] ||
 	fail "resume: a port was emitted twice or never"
+# the XML of the first run is continued: one valid document holding every port
+xmllint --noout --dtdvalid /usr/share/nmap/nmap.dtd "$work/res.xml" 2>"$work/xmlerr" ||
+	fail "resume: XML not valid: $(head -3 "$work/xmlerr")"
+total=$(( $(grep -o '<extraports state="[a-z]*" count="[0-9]*"' "$work/res.xml" | grep -o '[0-9]*' | paste -sd+ | bc) + \
+	$(grep -c '<port protocol=' "$work/res.xml") ))
+[ "$total" = 8000 ] || fail "resume: the XML holds $total ports, expected 8000"
+[ "$(grep -c '<nmaprun ' "$work/res.xml")" = 1 ] || fail "resume: two documents in the XML"
+rc=0
+out=$("$pp" scan --resume "$work/cp" -oX /dev/null 2>/dev/null) || rc=$?
+[ "$rc" = 2 ] || fail "resume with options: exit $rc"
 rc=0
 out=$("$pp" scan --resume "$work/cp") || rc=$?
 [ "$rc" = 0 ] && [ -z "$out" ] || fail "resume of a finished scan: exit $rc, output $out"

@@ -69,6 +69,12 @@ EOF
 )
 assert_eq "router: states and reasons" "$expected" "$(scan_lines "$LAB_DIR/router.jsonl")"
 
+# 2b. host discovery (several hosts, no -Pn): a refusal on 80/443 means up, silence means down
+in_client "$PORTPROBE" scan -o json -p 81 "$LAB_T4" "$LAB_BLACKHOLE4" >"$LAB_DIR/disc.json" 2>&1
+assert_json "$LAB_DIR/disc.json" '[.hosts[] | "\(.ip) \(.status) \(.status_reason) \(.ports | length)"] | join(",")' \
+	"$LAB_T4 up syn-ack 1,$LAB_BLACKHOLE4 down no-route 0"
+assert_json "$LAB_DIR/disc.json" '"\(.stats.hosts_up) \(.stats.hosts_down)"' "1 1"
+
 # 3. nmap -sT on the same matrix in the same run: the same states
 nmap_states() { # TARGET [-6]
 	in_client nmap -n -Pn -sT --reason ${2:-} -p "$PORTS" -oX - "$1" 2>/dev/null |
