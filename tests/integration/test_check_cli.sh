@@ -10,24 +10,7 @@ work=$(mktemp -d)
 listener_pid=""
 trap '[ -n "$listener_pid" ] && kill "$listener_pid" 2>/dev/null; rm -rf "$work"' EXIT
 
-fail() {
-	printf 'FAIL %s\n' "$*" >&2
-	failed=1
-}
-
-# bad EXPECTED_STDERR ARGS...: exit 2, one stderr line equal to EXPECTED_STDERR, empty stdout
-bad() {
-	local want=$1 rc=0 err out
-	shift
-	out=$("$pp" "$@" 2>"$work/err") || rc=$?
-	err=$(cat "$work/err")
-	[ "$rc" = 2 ] || fail "portprobe $*: exit $rc, expected 2"
-	[ -z "$out" ] || fail "portprobe $*: wrote to stdout: $out"
-	[ "$(wc -l <"$work/err")" = 1 ] || fail "portprobe $*: stderr is not one line: $err"
-	[ "$err" = "$want" ] || fail "portprobe $*: stderr
-  expected: $want
-  actual:   $err"
-}
+. "$(dirname "$0")/cli_lib.sh"
 
 bad "portprobe: host '' is empty" check "" 80
 bad "portprobe: port '0' is not in 1..65535" check localhost 0

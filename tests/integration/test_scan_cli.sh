@@ -14,24 +14,7 @@ listener_pid=""
 scan_pid=""
 trap '[ -n "$listener_pid" ] && kill "$listener_pid" 2>/dev/null; [ -n "$scan_pid" ] && kill -9 "$scan_pid" 2>/dev/null; rm -rf "$work"' EXIT
 
-fail() {
-	printf 'FAIL %s\n' "$*" >&2
-	failed=1
-}
-
-# bad EXPECTED_STDERR ARGS...: exit 2, one stderr line equal to EXPECTED_STDERR, empty stdout
-bad() {
-	local want=$1 rc=0 err out
-	shift
-	out=$("$pp" "$@" 2>"$work/err") || rc=$?
-	err=$(cat "$work/err")
-	[ "$rc" = 2 ] || fail "portprobe $*: exit $rc, expected 2"
-	[ -z "$out" ] || fail "portprobe $*: wrote to stdout: $out"
-	[ "$(wc -l <"$work/err")" = 1 ] || fail "portprobe $*: stderr is not one line: $err"
-	[ "$err" = "$want" ] || fail "portprobe $*: stderr
-  expected: $want
-  actual:   $err"
-}
+. "$(dirname "$0")/cli_lib.sh"
 
 mkdir "$work/dir"
 bad "portprobe: target 10.0.0.0/33: prefix length 33 is not in 0..32" scan 10.0.0.0/33
