@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,7 +30,7 @@ static const char scan_usage[] =
     "Usage: portprobe scan [OPTIONS] TARGET...\n"
     "\n"
     "Connect-scans many hosts and ports and tells, per port, open / closed / filtered\n"
-    "and why, as nmap -n --reason -Pn -sT does: without its caps, with JSON, and with\n"
+    "and why, as nmap -n --reason -sT does: without its caps, with JSON, and with\n"
     "nothing lost when the run is cut short.\n"
     "\n"
     "Targets (IPv4 and IPv6 may be mixed):\n"
@@ -228,6 +229,7 @@ static char **rewrite_args(int argc, char **argv)
 	    {"-iL", "--input-file"},      {"-oN", "--output-normal"}, {"-oX", "--output-xml"},
 	    {"-oG", "--output-grepable"}, {"-oJ", "--output-jsonl"},  {"-oA", "--output-all"},
 	    {"-Pn", "--no-ping"},         {"-sT", "--connect-scan"},  {"-sL", "--list"},
+	    {"-T", "--timing"},
 	};
 	char **v = calloc((size_t)argc + 1, sizeof(*v));
 
@@ -258,15 +260,6 @@ static char **rewrite_args(int argc, char **argv)
 				v[i] = s;
 			}
 			done = true;
-		}
-		if (!done && a[1] == 'T' && a[2] >= '0' && a[2] <= '9') {
-			size_t len = strlen(a) + 16;
-			char *s = malloc(len);
-
-			if (!s)
-				cli_fatal("out of memory");
-			snprintf(s, len, "--timing=%s", a + 2);
-			v[i] = s;
 		}
 	}
 	return v;
@@ -703,6 +696,25 @@ static FILE *open_continued(struct output *o)
 	return f;
 }
 
+/* A source address that cannot be bound, or of the other family, would make
+ * every probe fail locally: say so before anything is sent. */
+static void check_source(struct scan_cli *c)
+{
+	int fam = pp_addr_family(&c->o.source), fd;
+	char src[PP_ADDRSTRLEN];
+	struct pp_addr first;
+
+	pp_addr_str(&c->o.source, src, sizeof(src));
+	pp_targets_get(c->targets, 0, &first, NULL);
+	if (pp_targets_mixed(c->targets) || pp_addr_family(&first) != fam)
+		cli_usage_error("--source-address %s: every target must be IPv%c as well", src,
+				fam == AF_INET ? '4' : '6');
+	fd = socket(fam, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&c->o.source.sa, c->o.source.len) < 0)
+		cli_fatal("--source-address %s: cannot use it: %s", src, strerror(errno));
+	close(fd);
+}
+
 /* --list: every target address, one per line, nothing sent. */
 static int run_list(struct scan_cli *c)
 {
@@ -1063,8 +1075,15 @@ int cmd_scan(int argc, char **argv)
 			  pp_scan_index_count(pp_targets_count(c->targets), c->ports.n, c->o.shard,
 					      c->o.shards),
 			  cp.total);
-	if (c->list)
+	if (c->list) {
+		if (c->o.shards)
+			cli_usage_error(
+			    "--list lists every target; --shard splits (host, port) pairs, "
+			    "not hosts");
 		return run_list(c);
+	}
+	if (c->o.source.len)
+		check_source(c);
 	if (pp_targets_count(c->targets) < 2)
 		c->o.discovery = false;
 

@@ -37,6 +37,17 @@ bad "portprobe: --resume $work/notcp: is not a portprobe scan checkpoint" scan -
 printf '127.0.0.1\n# comment\n10.0.0.0/33\n' >"$work/targets"
 bad "portprobe: -iL $work/targets:3: 10.0.0.0/33: prefix length 33 is not in 0..32" scan -iL "$work/targets"
 
+bad "portprobe: --source-address ::1: every target must be IPv6 as well" scan -S ::1 -p 1 127.0.0.1
+bad "portprobe: --list lists every target; --shard splits (host, port) pairs, not hosts" scan --list --shard 1/2 127.0.0.1
+rc=0
+"$pp" scan -S 192.0.2.1 -p 1 127.0.0.1 >/dev/null 2>&1 || rc=$?
+[ "$rc" = 3 ] || fail "-S with an address that is not local: exit $rc, expected 3"
+# names resolve in the loop (the hosts file: localhost is 127.0.0.1 here)
+out=$("$pp" scan -4 -o jsonl -p 1 localhost | jq -r '"\(.host) \(.ip)"')
+[ "$out" = "localhost 127.0.0.1" ] || fail "scan localhost: $out"
+# -T with a space, as nmap users type it
+"$pp" scan -T 4 -p 1 127.0.0.1 >/dev/null || fail "-T 4: exit $?"
+
 out=$("$pp" scan --help) || fail "scan --help: exit $?"
 grep -q '^Usage: portprobe scan \[OPTIONS\] TARGET...$' <<<"$out" || fail "scan --help: no usage line"
 

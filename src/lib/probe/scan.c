@@ -1066,6 +1066,11 @@ int pp_scan_new(const struct pp_scan_opts *o, const struct pp_scan_callbacks *cb
 	if (!s)
 		return -ENOMEM;
 	s->o = *o;
+	/* the first probes wait at most what any probe may (nmap does the same) */
+	if (s->o.initial_rtt_ns > s->o.max_rtt_ns)
+		s->o.initial_rtt_ns = s->o.max_rtt_ns;
+	if (s->o.initial_rtt_ns < s->o.min_rtt_ns)
+		s->o.initial_rtt_ns = s->o.min_rtt_ns;
 	if (cb)
 		s->cb = *cb;
 	s->ports = o->ports->port;
@@ -1152,6 +1157,24 @@ int pp_scan_get_resume(struct pp_scan *s, uint64_t *watermark, uint64_t **done, 
 			v = nv;
 		}
 		v[n++] = k;
+	}
+	/* what an earlier run did beyond the point this run has reached */
+	for (size_t i = 0; s->o.resume && i < s->o.resume->ndone; i++) {
+		if (s->o.resume->done[i] < s->k_next)
+			continue;
+		if (n == cap) {
+			uint64_t *nv;
+
+			cap = cap ? cap * 2 : 64;
+			nv = realloc(v, cap * sizeof(*v));
+			if (!nv) {
+				free(v);
+				pthread_mutex_unlock(&s->mu);
+				return -ENOMEM;
+			}
+			v = nv;
+		}
+		v[n++] = s->o.resume->done[i];
 	}
 	pthread_mutex_unlock(&s->mu);
 	*done = v;

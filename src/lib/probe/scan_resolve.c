@@ -55,7 +55,8 @@ int pp_scan_resolve(struct pp_targets *t, int family, bool all_addresses, const 
 	for (size_t i = 0; i < n; i++) {
 		jobs[i] = (struct name_job){
 		    .t = t, .i = i, .all = all_addresses, .on_error = on_error, .data = data};
-		err = resolver_lookup(res, pp_targets_name(t, i), family, 0,
+		/* c-ares 1.18 refuses port 0; the port is dropped again later */
+		err = resolver_lookup(res, pp_targets_name(t, i), family, 80,
 				      clock_sec_to_ns(timeout_s), on_resolved, &jobs[i], NULL);
 		if (err < 0)
 			goto out;
