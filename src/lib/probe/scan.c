@@ -18,8 +18,11 @@
  * early probes do not keep the initial 1 s when answers show 100 us.
  *
  * Retries. A silent port is probed again up to twice the most probes any
- * answered port of its host needed (at least 2 probes, at most
- * 1 + max_retries): nmap's allowedTryno, with more headroom once loss shows.
+ * answered port of its host needed, or as many as the loss rate its answered
+ * ports show requires for odds below 1e-4 of losing a port (at least 2
+ * probes, at most 1 + max_retries): nmap's allowedTryno, with more headroom
+ * once loss shows. A port silent at that count waits (parked) until its
+ * worker runs out of work, in case later answers raise the count.
  * Local failures (EMFILE, ENOBUFS, no ephemeral port) are never a state: the
  * probe goes back to the queue, the window halves and the worker pauses.
  *
@@ -28,6 +31,7 @@
  * done, its hosts are reported. A stop request cancels what is in flight;
  * unfinished hosts are then reported with what they have. */
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -53,8 +57,9 @@
 #define MAX_THREADS    64u
 
 struct host_timing {
-	uint64_t srtt, rttvar; /* ns; srtt 0: no sample yet */
-	unsigned max_ok_tries; /* most probes an answered port needed */
+	uint64_t srtt, rttvar;        /* ns; srtt 0: no sample yet */
+	unsigned max_ok_tries;        /* most probes an answered port needed */
+	uint64_t ok_ports, ok_probes; /* answered ports and the probes they took */
 };
 
 struct scan_host {
@@ -440,6 +445,16 @@ static unsigned allowed_tries(const struct pp_scan *s, const struct host_timing 
 {
 	unsigned n = 2 * t->max_ok_tries;
 
+	if (t->ok_ports >= 8 && t->ok_probes > t->ok_ports) {
+		/* the loss rate answered ports show: enough tries that a port of
+		 * this host is lost to it with odds below 1e-4 over all its ports */
+		double loss = 1.0 - (double)t->ok_ports / (double)t->ok_probes;
+		double need = log(1e-4 / (double)s->P) / log(loss);
+
+		if (need > n)
+			n = need > 1000 ? 1000 : (unsigned)ceil(need);
+	}
+
 	if (n < 2)
 		n = 2;
 	if (n > s->o.max_retries + 1)
@@ -788,6 +803,8 @@ static void on_outcome(void *data, const struct pp_conn_outcome *out)
 	host_rtt_sample(t, out->rtt_ns);
 	if (p->tries > t->max_ok_tries)
 		t->max_ok_tries = p->tries;
+	t->ok_ports++;
+	t->ok_probes += p->tries;
 	if (p->tries > 1)
 		window_drop(w);
 	else
