@@ -745,7 +745,7 @@ static int run_list(struct scan_cli *c)
 
 /* ---- main --------------------------------------------------------------------- */
 
-static void parse_args(struct scan_cli *c, int argc, char **argv, bool from_checkpoint)
+static void parse_args(struct scan_cli *c, int argc, char **argv)
 {
 	bool ports_given = false, top_given = false, no_ping = false;
 	const char *exclude_ports = NULL, *top = NULL;
@@ -808,9 +808,7 @@ static void parse_args(struct scan_cli *c, int argc, char **argv, bool from_chec
 		case OPT_CHECKPOINT:
 			c->checkpoint = optarg;
 			break;
-		case OPT_RESUME:
-			if (!from_checkpoint)
-				cli_usage_error("--resume takes no other option");
+		case OPT_RESUME: /* taken (and checked alone) before parsing */
 			break;
 		case OPT_INPUT:
 			add_spec_file(c, optarg, false);
@@ -1037,7 +1035,7 @@ int cmd_scan(int argc, char **argv)
 	if (resumed) {
 		c->argc = cp.argc;
 		c->argv = cp.argv;
-		parse_args(c, cp.argc, cp.argv, true);
+		parse_args(c, cp.argc, cp.argv);
 		c->o.seed = cp.seed;
 		c->seed_given = true;
 		c->resume.watermark = cp.watermark;
@@ -1047,7 +1045,7 @@ int cmd_scan(int argc, char **argv)
 	} else {
 		c->argc = argc;
 		c->argv = argv;
-		parse_args(c, argc, argv, false);
+		parse_args(c, argc, argv);
 	}
 	if (!c->seed_given && getrandom(&c->o.seed, sizeof(c->o.seed), 0) != sizeof(c->o.seed))
 		c->o.seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);

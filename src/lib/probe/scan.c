@@ -68,7 +68,6 @@ struct scan_host {
 	struct pp_scan_port *res; /* P entries */
 	struct pp_addr raddr[MAX_RADDR];
 	unsigned nraddr;
-	enum pp_host_status status;
 	enum pp_reason status_reason;
 	int disc;      /* discovery: 0 pending, 1 up, 2 down */
 	int disc_left; /* discovery probes not yet decided */
@@ -105,7 +104,6 @@ struct sprobe {
 	uint64_t sent_ns;
 	struct conn_probe *cp;
 	struct pp_timer timer;
-	bool live; /* in flight */
 };
 
 struct worker {
@@ -156,7 +154,7 @@ struct pp_scan {
 
 	atomic_bool stop;
 	atomic_uint_fast64_t done, open, probes;
-	uint64_t ports_done, skipped;
+	uint64_t ports_done;
 	uint64_t hosts_up, hosts_down, hosts_total;
 	struct timespec wall0;
 	uint64_t t0;
@@ -490,7 +488,6 @@ static struct sprobe *probe_alloc(struct worker *w)
 
 static void probe_put(struct worker *w, struct sprobe *p)
 {
-	p->live = false;
 	p->next = w->free;
 	w->free = p;
 }
@@ -525,12 +522,10 @@ static void probe_send(struct worker *w, struct sprobe *p)
 	p->sent_ns = clock_now_ns();
 	if (!p->host->first_ns)
 		p->host->first_ns = p->sent_ns;
-	p->live = true;
 	r = connector_start(w->conn, &req, on_outcome, p, &p->cp);
 	if (r < 0) {
 		/* out of memory: treat as a local failure */
 		p->tries--;
-		p->live = false;
 		w->local_errors++;
 		w->pause_until = clock_now_ns() + 10 * PP_NSEC_PER_MSEC;
 		requeue(w, p);
@@ -547,13 +542,15 @@ static void probe_send(struct worker *w, struct sprobe *p)
 	pp_timer_start(w->loop, &p->timer, to);
 }
 
-/* Discovery answer or give-up for a host (mu held by caller? no: takes it). */
-static void discovery_done(struct worker *w, struct sprobe *p, enum pp_state st,
-			   enum pp_reason reason)
+/* A discovery probe's verdict: an answer (open or closed) means up; two
+ * probes without one mean down. When every host of the worker's group is
+ * decided, the group starts scanning. */
+static void discovery_answer(struct worker *w, struct sprobe *p, enum pp_state st,
+			     enum pp_reason reason)
 {
 	struct pp_scan *s = w->s;
 	struct scan_host *sh = p->host;
-	struct scan_group *gr = p->grp;
+	struct scan_group *gr = w->disc_group;
 
 	pthread_mutex_lock(&s->mu);
 	if (sh->disc == 0) {
@@ -566,28 +563,20 @@ static void discovery_done(struct worker *w, struct sprobe *p, enum pp_state st,
 			    reason == PP_REASON_NONE ? PP_REASON_NO_RESPONSE : reason;
 		}
 	}
-	pthread_mutex_unlock(&s->mu);
-	(void)gr;
-}
+	if (gr) {
+		unsigned h = 0;
 
-/* Counts how many discovery probes of the worker's group remain; when none,
- * the group starts scanning (mu held). */
-static void discovery_check(struct worker *w)
-{
-	struct pp_scan *s = w->s;
-	struct scan_group *gr = w->disc_group;
-
-	if (!gr)
-		return;
-	for (unsigned h = 0; h < gr->nhosts; h++)
-		if (gr->hosts[h].disc == 0)
-			return;
-	gr->phase = GROUP_SCANNING;
-	w->disc_group = NULL;
-	if (gr->done == gr->k_end - gr->k_first) {
-		group_report(s, gr);
+		while (h < gr->nhosts && gr->hosts[h].disc != 0)
+			h++;
+		if (h == gr->nhosts) {
+			gr->phase = GROUP_SCANNING;
+			w->disc_group = NULL;
+			if (gr->done == gr->k_end - gr->k_first)
+				group_report(s, gr);
+			pthread_cond_broadcast(&s->cond);
+		}
 	}
-	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->mu);
 }
 
 /* A port's final result. */
@@ -664,10 +653,7 @@ static void probe_silent(struct worker *w, struct sprobe *p)
 			requeue(w, p);
 			return;
 		}
-		discovery_done(w, p, PP_STATE_FILTERED, PP_REASON_NO_RESPONSE);
-		pthread_mutex_lock(&s->mu);
-		discovery_check(w);
-		pthread_mutex_unlock(&s->mu);
+		discovery_answer(w, p, PP_STATE_FILTERED, PP_REASON_NO_RESPONSE);
 		probe_put(w, p);
 		return;
 	}
@@ -776,7 +762,6 @@ static void on_outcome(void *data, const struct pp_conn_outcome *out)
 {
 	struct sprobe *p = data;
 	struct worker *w = p->w;
-	struct pp_scan *s = w->s;
 	struct host_timing *t = &p->host->timing[w->id];
 
 	pp_timer_stop(w->loop, &p->timer);
@@ -810,10 +795,7 @@ static void on_outcome(void *data, const struct pp_conn_outcome *out)
 	else
 		window_grow(w, out->rtt_ns);
 	if (p->pidx == UINT32_MAX) {
-		discovery_done(w, p, out->state, out->reason);
-		pthread_mutex_lock(&s->mu);
-		discovery_check(w);
-		pthread_mutex_unlock(&s->mu);
+		discovery_answer(w, p, out->state, out->reason);
 	} else {
 		port_final(w, p, out);
 	}
@@ -916,7 +898,6 @@ static struct sprobe *next_from_chunk(struct worker *w)
 			sh->timed_out = true;
 		if (resume_skips(s, k) || sh->disc == 2 || sh->timed_out) {
 			pthread_mutex_lock(&s->mu);
-			s->skipped++;
 			group_index_done(s, gr, k);
 			pthread_mutex_unlock(&s->mu);
 			continue;
@@ -1150,6 +1131,22 @@ void pp_scan_get_progress(struct pp_scan *s, struct pp_scan_progress *p)
 	p->elapsed = (double)(clock_now_ns() - s->t0) / 1e9;
 }
 
+/* Appends x to the growable array *v; 0 or -ENOMEM (*v unchanged). */
+static int u64_push(uint64_t **v, size_t *n, size_t *cap, uint64_t x)
+{
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : 64;
+		uint64_t *nv = realloc(*v, c * sizeof(**v));
+
+		if (!nv)
+			return -ENOMEM;
+		*v = nv;
+		*cap = c;
+	}
+	(*v)[(*n)++] = x;
+	return 0;
+}
+
 int pp_scan_get_resume(struct pp_scan *s, uint64_t *watermark, uint64_t **done, size_t *ndone)
 {
 	size_t n = 0, cap = 0;
@@ -1161,42 +1158,24 @@ int pp_scan_get_resume(struct pp_scan *s, uint64_t *watermark, uint64_t **done, 
 	for (uint64_t k = s->watermark; k < s->k_next; k++) {
 		if (!ring_test(s, k))
 			continue;
-		if (n == cap) {
-			uint64_t *nv;
-
-			cap = cap ? cap * 2 : 64;
-			nv = realloc(v, cap * sizeof(*v));
-			if (!nv) {
-				free(v);
-				pthread_mutex_unlock(&s->mu);
-				return -ENOMEM;
-			}
-			v = nv;
-		}
-		v[n++] = k;
+		if (u64_push(&v, &n, &cap, k) < 0)
+			goto nomem;
 	}
 	/* what an earlier run did beyond the point this run has reached */
 	for (size_t i = 0; s->o.resume && i < s->o.resume->ndone; i++) {
 		if (s->o.resume->done[i] < s->k_next)
 			continue;
-		if (n == cap) {
-			uint64_t *nv;
-
-			cap = cap ? cap * 2 : 64;
-			nv = realloc(v, cap * sizeof(*v));
-			if (!nv) {
-				free(v);
-				pthread_mutex_unlock(&s->mu);
-				return -ENOMEM;
-			}
-			v = nv;
-		}
-		v[n++] = s->o.resume->done[i];
+		if (u64_push(&v, &n, &cap, s->o.resume->done[i]) < 0)
+			goto nomem;
 	}
 	pthread_mutex_unlock(&s->mu);
 	*done = v;
 	*ndone = n;
 	return 0;
+nomem:
+	pthread_mutex_unlock(&s->mu);
+	free(v);
+	return -ENOMEM;
 }
 
 int pp_scan_run(struct pp_scan *s, struct pp_scan_stats *st)
