@@ -37,6 +37,10 @@ void pp_loop_free(struct pp_loop *loop);
 
 /* Watches fd for events (EPOLLIN/EPOLLOUT); 0 or -errno. One handler per fd. */
 int pp_loop_add_fd(struct pp_loop *loop, int fd, uint32_t events, pp_fd_cb *cb, void *data);
+/* Points a registered fd at another handler without an epoll_ctl (the same
+ * epoll registration goes on); counted tells whether it keeps
+ * pp_loop_run() alive. For sockets kept idle between uses. 0 or -ENOENT. */
+int pp_loop_set_handler(struct pp_loop *loop, int fd, pp_fd_cb *cb, void *data, bool counted);
 /* Changes the events watched on a registered fd; 0 or -errno. */
 int pp_loop_mod_fd(struct pp_loop *loop, int fd, uint32_t events);
 /* Stops watching fd (call before closing it). Safe from inside any callback. */
@@ -48,6 +52,9 @@ void pp_loop_close_fd(struct pp_loop *loop, int fd);
 void pp_timer_init(struct pp_timer *timer, pp_timer_cb *cb, void *data);
 /* (Re)starts the timer to fire delay_ns from now. */
 void pp_timer_start(struct pp_loop *loop, struct pp_timer *timer, uint64_t delay_ns);
+/* (Re)starts the timer to fire at expire_ns (monotonic, clock_gettime
+ * CLOCK_MONOTONIC in ns), for callers that already read the clock. */
+void pp_timer_start_at(struct pp_loop *loop, struct pp_timer *timer, uint64_t expire_ns);
 /* Stops the timer if active. Safe from inside any callback. */
 void pp_timer_stop(struct pp_loop *loop, struct pp_timer *timer);
 

@@ -55,6 +55,8 @@ struct pp_scan_host {
 	const struct pp_scan_port *results; /* parallel to ports */
 	const struct pp_addr *reason_addrs; /* the distinct ICMP senders seen */
 	size_t nreason_addrs;
+	bool timed_out; /* --host-timeout cut the host short: ports not decided are
+			   PP_STATE_UNKNOWN in results (nmap's timedout="true") */
 };
 
 /* What the run did, so loss is visible. */

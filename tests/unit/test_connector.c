@@ -171,3 +171,110 @@ TEST_IMPL(connect_many_in_flight_on_one_loop)
 	close(lfd);
 	return 0;
 }
+
+/* The sockets in this process bound to 127.0.0.1 that are not listening:
+ * the connector's pool after a run. Their ports go to ports[]. */
+static unsigned pooled_ports(uint16_t *ports, unsigned max)
+{
+	unsigned n = 0;
+
+	for (int fd = 3; fd < 1024 && n < max; fd++) {
+		struct sockaddr_in a;
+		socklen_t len = sizeof(a);
+		int listening = 0, type = 0;
+		socklen_t llen = sizeof(listening), tlen = sizeof(type);
+
+		if (getsockname(fd, (struct sockaddr *)&a, &len) == -1 || a.sin_family != AF_INET ||
+		    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) == -1 ||
+		    type != SOCK_STREAM ||
+		    getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &llen) == -1 || listening)
+			continue;
+		if (a.sin_addr.s_addr == htonl(INADDR_LOOPBACK) && a.sin_port)
+			ports[n++] = ntohs(a.sin_port);
+	}
+	return n;
+}
+
+/* Runs one wave of reuse probes to 127.0.0.1 ports[0..n), all at once. */
+static void reuse_wave(struct connector *c, struct pp_loop *loop, struct outcome_box *box,
+		       const uint16_t *ports, unsigned n)
+{
+	const char *why;
+
+	box->n = 0;
+	for (unsigned i = 0; i < n; i++) {
+		struct conn_req req;
+
+		memset(&req, 0, sizeof(req));
+		pp_parse_ip("127.0.0.1", ports[i], &req.dst, &why);
+		req.timeout_ns = clock_sec_to_ns(5);
+		req.reuse = true;
+		connector_start(c, &req, on_outcome, box, NULL);
+	}
+	pp_loop_run(loop);
+}
+
+TEST_IMPL(connect_reuse_pools_refused_sockets_and_never_self_connects)
+{
+	struct pp_loop *loop;
+	struct connector *c;
+	static struct outcome_box box;
+	uint16_t open_port, closed_port = test_closed_port(), ports[200], bound[400];
+	int lfd = test_listen(0, &open_port);
+	unsigned npool, open = 0;
+
+	pp_loop_new(&loop);
+	connector_new(loop, &c);
+	/* wave 1: 190 refused, 10 open */
+	for (unsigned i = 0; i < 200; i++)
+		ports[i] = i % 20 ? closed_port : open_port;
+	reuse_wave(c, loop, &box, ports, 200);
+	ASSERT_EQ(box.n, 200);
+	for (unsigned i = 0; i < box.n; i++) {
+		if (box.out[i].state == PP_STATE_OPEN) {
+			open++;
+			continue;
+		}
+		ASSERT_STR_EQ(pp_state_name(box.out[i].state), "closed");
+		ASSERT_STR_EQ(pp_reason_name(box.out[i].reason), "conn-refused");
+		ASSERT_EQ(box.out[i].sys_errno, ECONNREFUSED);
+	}
+	ASSERT_EQ(open, 10);
+	/* refused sockets stay, bound to their own port; connected ones do not */
+	npool = pooled_ports(bound, 400);
+	ASSERT_TRUE(npool >= 1 && npool <= 190);
+	for (unsigned i = 0; i < npool; i++)
+		ASSERT_TRUE(bound[i] != closed_port && bound[i] != open_port);
+	/* wave 2: probe exactly the pooled sockets' own ports, so each idle
+	 * socket is the wrong one for one probe: never a self-connect, always
+	 * refused, and no new socket beyond one per probe in flight */
+	reuse_wave(c, loop, &box, bound, npool);
+	ASSERT_EQ(box.n, npool);
+	for (unsigned i = 0; i < box.n; i++) {
+		ASSERT_STR_EQ(pp_state_name(box.out[i].state), "closed");
+		ASSERT_EQ(box.out[i].self_connects, 0);
+		ASSERT_EQ(box.out[i].self_connected, false);
+	}
+	ASSERT_TRUE(pooled_ports(bound, 400) <= npool + 1);
+	connector_free(c);
+	pp_loop_free(loop);
+	/* the pool is closed with the connector */
+	ASSERT_EQ(pooled_ports(bound, 400), 0);
+
+	/* one pooled socket, bound to P; a probe to 127.0.0.1:P must take a
+	 * new socket, or it would connect to itself */
+	pp_loop_new(&loop);
+	connector_new(loop, &c);
+	reuse_wave(c, loop, &box, &closed_port, 1);
+	ASSERT_EQ(pooled_ports(bound, 400), 1);
+	reuse_wave(c, loop, &box, bound, 1);
+	ASSERT_EQ(box.n, 1);
+	ASSERT_STR_EQ(pp_state_name(box.out[0].state), "closed");
+	ASSERT_STR_EQ(pp_reason_name(box.out[0].reason), "conn-refused");
+	ASSERT_EQ(box.out[0].self_connects, 0);
+	ASSERT_EQ(pooled_ports(bound, 400), 2);
+	connector_free(c);
+	pp_loop_free(loop);
+	close(lfd);
+	return 0;
+}

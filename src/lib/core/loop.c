@@ -26,6 +26,7 @@ struct fd_slot {
 	pp_fd_cb *cb; /* NULL when the fd is not registered */
 	void *data;   /* passed to cb */
 	uint32_t gen; /* bumped on every add and delete */
+	bool counted; /* keeps the loop running */
 };
 
 struct sig_slot {
@@ -127,6 +128,7 @@ static int loop_add(struct pp_loop *loop, int fd, uint32_t events, pp_fd_cb *cb,
 		return -errno;
 	s->cb = cb;
 	s->data = data;
+	s->counted = counted;
 	if (counted)
 		loop->nfds_active++;
 	return 0;
@@ -135,6 +137,21 @@ static int loop_add(struct pp_loop *loop, int fd, uint32_t events, pp_fd_cb *cb,
 int pp_loop_add_fd(struct pp_loop *loop, int fd, uint32_t events, pp_fd_cb *cb, void *data)
 {
 	return loop_add(loop, fd, events, cb, data, true);
+}
+
+int pp_loop_set_handler(struct pp_loop *loop, int fd, pp_fd_cb *cb, void *data, bool counted)
+{
+	struct fd_slot *s;
+
+	if (fd < 0 || (size_t)fd >= loop->nfds_alloc || !loop->fds[fd].cb || !cb)
+		return -ENOENT;
+	s = &loop->fds[fd];
+	if (s->counted != counted)
+		loop->nfds_active += counted ? 1 : (size_t)-1;
+	s->cb = cb;
+	s->data = data;
+	s->counted = counted;
+	return 0;
 }
 
 int pp_loop_mod_fd(struct pp_loop *loop, int fd, uint32_t events)
@@ -160,7 +177,7 @@ void pp_loop_del_fd(struct pp_loop *loop, int fd)
 	s->cb = NULL;
 	s->data = NULL;
 	s->gen++;
-	if (fd != loop->sigfd)
+	if (s->counted)
 		loop->nfds_active--;
 }
 
@@ -173,7 +190,7 @@ void pp_loop_close_fd(struct pp_loop *loop, int fd)
 		s->cb = NULL;
 		s->data = NULL;
 		s->gen++;
-		if (fd != loop->sigfd)
+		if (s->counted)
 			loop->nfds_active--;
 	}
 	close(fd); /* the last reference: the kernel drops it from the epoll set */
@@ -194,6 +211,13 @@ void pp_timer_start(struct pp_loop *loop, struct pp_timer *timer, uint64_t delay
 		wheel_add_now(&loop->wheel, timer);
 	else
 		wheel_add(&loop->wheel, timer);
+}
+
+void pp_timer_start_at(struct pp_loop *loop, struct pp_timer *timer, uint64_t expire_ns)
+{
+	wheel_del(&loop->wheel, timer);
+	timer->expire_ns = expire_ns;
+	wheel_add(&loop->wheel, timer);
 }
 
 void pp_timer_stop(struct pp_loop *loop, struct pp_timer *timer)

@@ -21,6 +21,9 @@ struct conn_req {
 	uint64_t timeout_ns; /* the deadline, from start */
 	bool fail_fast;      /* report local resource failures at once (PP_ERROR_LOCAL_RESOURCE)
 				instead of backing off until the deadline: the caller paces */
+	bool reuse;          /* many probes (scan): a socket whose connect was refused or
+				failed goes back to a pool and makes the next probe, see
+				connector.c; ignored with src_port */
 };
 
 /* Called once per started probe (never from inside connector_start()). The

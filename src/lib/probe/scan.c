@@ -50,6 +50,7 @@
 #define GROUP_TARGET   (1u << 18) /* indices per host group, about */
 #define GROUP_MAX_HOST 4096u
 #define GROUP_SLOTS    4u         /* groups in flight at once */
+#define PEND_MAX       128u       /* decided ports a worker records at once */
 #define CHUNK          64u        /* indices taken from the dispenser at once */
 #define RING_BITS      (1u << 24) /* done bitmap ring: k_next - watermark bound */
 #define TICK_NS        (5 * PP_NSEC_PER_MSEC)
@@ -76,6 +77,7 @@ struct scan_host {
 	uint64_t first_ns; /* first probe (host timeout) */
 	struct timespec start, end;
 	struct host_timing *timing; /* one per worker */
+	char ipstr[PP_ADDRSTRLEN];  /* the address as text, once needed */
 };
 
 enum group_phase { GROUP_DISCOVERING, GROUP_SCANNING };
@@ -90,6 +92,19 @@ struct scan_group {
 	enum group_phase phase;
 	struct perm perm;
 	struct scan_host *hosts;
+};
+
+/* A decided port waiting for its worker's next batch. */
+struct pending {
+	struct scan_group *grp;
+	struct scan_host *host;
+	uint64_t k;
+	uint64_t rtt_ns;
+	uint32_t pidx;
+	unsigned tries;
+	uint16_t port;
+	uint8_t state, reason;
+	struct pp_addr raddr; /* the ICMP sender, len 0 when none */
 };
 
 struct sprobe {
@@ -119,7 +134,10 @@ struct worker {
 	struct sprobe *rq_head, *rq_tail; /* probes to send again */
 	struct sprobe *parked;            /* silent at the allowed tries: wait for more evidence */
 	struct sprobe *free;
-	struct sprobe **live; /* every probe allocated, for cancel on stop */
+	struct pending pend[PEND_MAX]; /* decided, not yet recorded */
+	unsigned npend;
+	struct pp_timer flush; /* records pend at the end of the iteration */
+	struct sprobe **live;  /* every probe allocated, for cancel on stop */
 	size_t nlive, caplive;
 	unsigned in_flight;
 	double cwnd, ssthresh;
@@ -309,7 +327,7 @@ static void group_report(struct pp_scan *s, struct scan_group *gr)
 		struct scan_host *sh = &gr->hosts[h];
 		struct pp_scan_host out;
 
-		if (!sh->any && sh->disc != 2)
+		if (!sh->any && sh->disc != 2 && !sh->timed_out)
 			continue;
 		if (sh->any && !sh->end.tv_sec)
 			sh->end = clock_wall();
@@ -325,6 +343,7 @@ static void group_report(struct pp_scan *s, struct scan_group *gr)
 		out.results = sh->res;
 		out.reason_addrs = sh->raddr;
 		out.nreason_addrs = sh->nraddr;
+		out.timed_out = sh->timed_out;
 		if (out.status == PP_HOST_UP)
 			s->hosts_up++;
 		else
@@ -518,6 +537,7 @@ static void probe_send(struct worker *w, struct sprobe *p)
 	req.src = s->o.source;
 	req.timeout_ns = s->o.max_rtt_ns + PP_NSEC_PER_SEC;
 	req.fail_fast = true;
+	req.reuse = true;
 	p->tries++;
 	p->sent_ns = clock_now_ns();
 	if (!p->host->first_ns)
@@ -539,7 +559,7 @@ static void probe_send(struct worker *w, struct sprobe *p)
 		w->retries++;
 	to = host_timeout(s, &p->host->timing[w->id]);
 	pp_timer_init(&p->timer, on_probe_timer, p);
-	pp_timer_start(w->loop, &p->timer, to);
+	pp_timer_start_at(w->loop, &p->timer, p->sent_ns + to);
 }
 
 /* A discovery probe's verdict: an answer (open or closed) means up; two
@@ -580,66 +600,108 @@ static void discovery_answer(struct worker *w, struct sprobe *p, enum pp_state s
 }
 
 /* A port's final result. */
-static void port_final(struct worker *w, struct sprobe *p, const struct pp_conn_outcome *out)
+/* Records one decided port (mu held); now is the batch's wall time. */
+static void port_record(struct pp_scan *s, const struct pending *e, struct timespec now)
 {
-	struct pp_scan *s = w->s;
-	struct scan_host *sh = p->host;
-	struct pp_scan_port *r = &sh->res[p->pidx];
-	enum pp_state st = out ? out->state : PP_STATE_FILTERED;
-	enum pp_reason reason = out ? out->reason : PP_REASON_NO_RESPONSE;
+	struct scan_host *sh = e->host;
+	struct pp_scan_port *r = &sh->res[e->pidx];
 	struct pp_scan_record rec;
 	bool has_raddr = false;
 
-	pthread_mutex_lock(&s->mu);
 	if (!sh->any) {
 		sh->any = true;
-		sh->start = clock_wall();
+		sh->start = now;
 	}
-	r->state = (uint8_t)st;
-	r->reason = (uint8_t)reason;
-	r->attempts = (uint8_t)(p->tries > 255 ? 255 : p->tries);
-	r->rtt_us =
-	    out ? (uint32_t)(out->rtt_ns / 1000 > UINT32_MAX ? UINT32_MAX : out->rtt_ns / 1000) : 0;
-	if (out && out->reason_addr.len && !pp_addr_equal_host(&out->reason_addr, &sh->addr)) {
+	r->state = e->state;
+	r->reason = e->reason;
+	r->attempts = (uint8_t)(e->tries > 255 ? 255 : e->tries);
+	r->rtt_us = (uint32_t)(e->rtt_ns / 1000 > UINT32_MAX ? UINT32_MAX : e->rtt_ns / 1000);
+	if (e->raddr.len && !pp_addr_equal_host(&e->raddr, &sh->addr)) {
 		unsigned i;
 
 		has_raddr = true;
 		for (i = 0; i < sh->nraddr; i++)
-			if (pp_addr_equal_host(&sh->raddr[i], &out->reason_addr))
+			if (pp_addr_equal_host(&sh->raddr[i], &e->raddr))
 				break;
 		if (i == sh->nraddr && i < MAX_RADDR) {
-			sh->raddr[i] = out->reason_addr;
+			sh->raddr[i] = e->raddr;
 			pp_addr_set_port(&sh->raddr[i], 0);
 			sh->nraddr++;
 		}
 		r->raddr = i < MAX_RADDR ? (uint8_t)(i + 1) : 0;
 	}
-	if (st == PP_STATE_OPEN)
+	if (e->state == PP_STATE_OPEN)
 		atomic_fetch_add(&s->open, 1);
 	s->ports_done++;
-	sh->end = clock_wall();
+	sh->end = now;
 	if (s->cb.record) {
-		char ip[PP_ADDRSTRLEN];
-
+		if (!sh->name && !sh->ipstr[0])
+			pp_addr_str(&sh->addr, sh->ipstr, sizeof(sh->ipstr));
 		memset(&rec, 0, sizeof(rec));
-		rec.host = sh->name ? sh->name : pp_addr_str(&sh->addr, ip, sizeof(ip));
+		rec.host = sh->name ? sh->name : sh->ipstr;
 		rec.ip = sh->addr;
-		pp_addr_set_port(&rec.ip, p->port);
-		rec.port = p->port;
-		rec.state = st;
-		rec.reason = reason;
+		pp_addr_set_port(&rec.ip, e->port);
+		rec.port = e->port;
+		rec.state = (enum pp_state)e->state;
+		rec.reason = (enum pp_reason)e->reason;
 		if (has_raddr) {
-			rec.reason_addr = out->reason_addr;
+			rec.reason_addr = e->raddr;
 			pp_addr_set_port(&rec.reason_addr, 0);
 		}
-		rec.rtt_ns = out ? out->rtt_ns : 0;
-		rec.attempts = p->tries;
-		rec.service = pp_service_name(p->port);
-		rec.ts = sh->end;
+		rec.rtt_ns = e->rtt_ns;
+		rec.attempts = e->tries;
+		rec.service = pp_service_name(e->port);
+		rec.ts = now;
 		s->cb.record(s->cb.data, &rec);
 	}
-	group_index_done(s, p->grp, p->k);
+	group_index_done(s, e->grp, e->k);
+}
+
+/* Records the worker's decided ports under one lock. */
+static void results_flush(struct worker *w)
+{
+	struct pp_scan *s = w->s;
+	struct timespec now;
+
+	pp_timer_stop(w->loop, &w->flush);
+	if (!w->npend)
+		return;
+	now = clock_wall();
+	pthread_mutex_lock(&s->mu);
+	for (unsigned i = 0; i < w->npend; i++)
+		port_record(s, &w->pend[i], now);
 	pthread_mutex_unlock(&s->mu);
+	w->npend = 0;
+}
+
+static void on_flush(struct pp_loop *loop, struct pp_timer *t, void *data)
+{
+	results_flush(data);
+}
+
+/* A port is decided (out NULL: silent to the end). Results are recorded in
+ * batches, at the end of the loop iteration that decided them, so the
+ * workers do not take turns on the scan's lock for every port. */
+static void port_final(struct worker *w, struct sprobe *p, const struct pp_conn_outcome *out)
+{
+	struct pending *e = &w->pend[w->npend];
+
+	e->grp = p->grp;
+	e->host = p->host;
+	e->k = p->k;
+	e->pidx = p->pidx;
+	e->port = p->port;
+	e->tries = p->tries;
+	e->state = (uint8_t)(out ? out->state : PP_STATE_FILTERED);
+	e->reason = (uint8_t)(out ? out->reason : PP_REASON_NO_RESPONSE);
+	e->rtt_ns = out ? out->rtt_ns : 0;
+	e->raddr.len = 0;
+	if (out && out->reason_addr.len)
+		e->raddr = out->reason_addr;
+	if (++w->npend == PEND_MAX)
+		results_flush(w);
+	else if (w->npend == 1)
+		pp_timer_start(w->loop, &w->flush, 0);
 }
 
 /* The probe got no answer in time. */
@@ -894,8 +956,15 @@ static struct sprobe *next_from_chunk(struct worker *w)
 		k_locate(s, gr, k, &h, &pidx);
 		sh = &gr->hosts[h];
 		if (!sh->timed_out && s->o.host_timeout_ns && sh->first_ns &&
-		    clock_now_ns() - sh->first_ns > s->o.host_timeout_ns)
+		    clock_now_ns() - sh->first_ns > s->o.host_timeout_ns) {
+			pthread_mutex_lock(&s->mu);
+			if (!sh->any) {
+				sh->start = clock_wall();
+				sh->end = sh->start;
+			}
 			sh->timed_out = true;
+			pthread_mutex_unlock(&s->mu);
+		}
 		if (resume_skips(s, k) || sh->disc == 2 || sh->timed_out) {
 			pthread_mutex_lock(&s->mu);
 			group_index_done(s, gr, k);
@@ -942,7 +1011,7 @@ static bool may_send(struct worker *w, uint64_t now)
 static void worker_pump(struct worker *w)
 {
 	struct pp_scan *s = w->s;
-	uint64_t now = clock_now_ns();
+	uint64_t now = pp_loop_now(w->loop); /* this iteration's: pacing needs no finer */
 
 	if (atomic_load(&s->stop))
 		return;
@@ -1031,9 +1100,11 @@ static void *worker_main(void *arg)
 		w->cwnd = s->o.min_parallel;
 	w->ssthresh = s->per_thread_max;
 	pp_timer_init(&w->tick, on_tick, w);
+	pp_timer_init(&w->flush, on_flush, w);
 	pp_timer_start(w->loop, &w->tick, 0);
 	if (pp_loop_run(w->loop) < 0)
 		w->err = -EIO;
+	results_flush(w); /* a stop leaves none unrecorded */
 	pthread_mutex_lock(&s->mu);
 	s->running--;
 	pthread_cond_broadcast(&s->cond);
