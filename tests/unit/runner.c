@@ -12,7 +12,7 @@ struct test_entry {
 
 #define TEST_ENTRY(name) {#name, test_##name},
 static const struct test_entry tests[] = {
-#include "list.h"
+#include "unit_lists.h"
     {NULL, NULL},
 };
 #undef TEST_ENTRY

@@ -13,7 +13,7 @@
 
 /* Every test's prototype, from the table. */
 #define TEST_ENTRY(name) int test_##name(void);
-#include "list.h"
+#include "unit_lists.h"
 #undef TEST_ENTRY
 
 #define TEST_FAIL_(...)                                                                            \
