@@ -16,10 +16,12 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "portprobe/checkpoint.h"
 #include "portprobe/portprobe.h"
 #include "portprobe/ports.h"
 #include "portprobe/scan.h"
@@ -202,7 +204,9 @@ struct scan_cli {
 	const char *dns_servers;
 	const char *checkpoint;
 	int argc;
-	char **argv; /* the arguments after "scan", for args= and the checkpoint */
+	char **argv;    /* the arguments after "scan", for args= and the checkpoint */
+	int cp_argc;    /* entries of cp_argv */
+	char **cp_argv; /* argv without --checkpoint/--resume: what a checkpoint keeps */
 
 	/* the run */
 	struct output out[MAX_OUTPUTS];
@@ -382,20 +386,11 @@ static void add_output(struct scan_cli *c, enum pp_scan_format fmt, const char *
 
 /* ---- checkpoints ------------------------------------------------------------ */
 
-/* Arguments are stored one per line, with \, newline and CR escaped. */
-static void put_escaped(FILE *f, const char *s)
-{
-	for (; *s; s++) {
-		if (*s == '\\')
-			fputs("\\\\", f);
-		else if (*s == '\n')
-			fputs("\\n", f);
-		else if (*s == '\r')
-			fputs("\\r", f);
-		else
-			fputc(*s, f);
-	}
-}
+/* The largest file --resume reads. The biggest checkpoint the writer makes
+ * is about 310 MB: 2^24 done indices (the engine's resume window) of up to
+ * 17 digits each (H x P < 2^56), so this leaves room and still refuses a
+ * file that cannot be one. */
+#define CHECKPOINT_MAX ((size_t)512 << 20)
 
 static bool is_checkpoint_opt(const char *a, bool *takes_value)
 {
@@ -403,19 +398,45 @@ static bool is_checkpoint_opt(const char *a, bool *takes_value)
 	return *takes_value || !strncmp(a, "--checkpoint=", 13) || !strncmp(a, "--resume=", 9);
 }
 
-/* Writes the checkpoint atomically (a temporary file renamed over it). */
+/* The arguments a checkpoint keeps: c->argv without --checkpoint, --resume
+ * and their values. The strings stay c->argv's. */
+static void checkpoint_args(struct scan_cli *c)
+{
+	c->cp_argv = calloc((size_t)c->argc + 1, sizeof(*c->cp_argv));
+	if (!c->cp_argv)
+		cli_fatal("out of memory");
+	c->cp_argc = 0;
+	for (int i = 0; i < c->argc; i++) {
+		bool val;
+
+		if (i && is_checkpoint_opt(c->argv[i], &val)) {
+			i += val;
+			continue;
+		}
+		c->cp_argv[c->cp_argc++] = c->argv[i];
+	}
+}
+
+/* Writes the checkpoint atomically (a temporary file renamed over it). A
+ * failure is a warning: the scan goes on. */
 static void checkpoint_write(struct scan_cli *c)
 {
+	struct pp_checkpoint cp;
 	uint64_t wm, *done = NULL;
 	size_t ndone = 0;
 	char tmp[4096];
 	FILE *f;
+	int r;
 
 	if (!c->checkpoint || !c->scan)
 		return;
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", c->checkpoint) >= sizeof(tmp)) {
+		fprintf(stderr, "%s: warning: cannot write checkpoint %s: %s\n", cli_progname,
+			c->checkpoint, strerror(ENAMETOOLONG));
+		return;
+	}
 	if (pp_scan_get_resume(c->scan, &wm, &done, &ndone) < 0)
 		return;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", c->checkpoint);
 	f = fopen(tmp, "w");
 	if (!f) {
 		fprintf(stderr, "%s: warning: cannot write checkpoint %s: %s\n", cli_progname, tmp,
@@ -423,31 +444,18 @@ static void checkpoint_write(struct scan_cli *c)
 		free(done);
 		return;
 	}
-	fprintf(f, "# portprobe scan checkpoint; continue with: portprobe scan --resume %s\n",
-		c->checkpoint);
-	fprintf(f, "portprobe-checkpoint 1\n");
-	for (int i = 1; i < c->argc; i++) {
-		bool val;
-
-		if (is_checkpoint_opt(c->argv[i], &val)) {
-			i += val;
-			continue;
-		}
-		fputs("arg ", f);
-		put_escaped(f, c->argv[i]);
-		fputc('\n', f);
-	}
-	fprintf(f, "seed %" PRIu64 "\n", c->o.seed);
-	fprintf(
-	    f, "total %" PRIu64 "\n",
-	    pp_scan_index_count(pp_targets_count(c->targets), c->ports.n, c->o.shard, c->o.shards));
-	fprintf(f, "watermark %" PRIu64 "\n", wm);
-	for (size_t i = 0; i < ndone; i++)
-		fprintf(f, "%s%" PRIu64 "%s", i % 16 ? " " : "done ", done[i],
-			i % 16 == 15 || i + 1 == ndone ? "\n" : "");
-	fprintf(f, "end\n");
+	memset(&cp, 0, sizeof(cp));
+	cp.argc = c->cp_argc;
+	cp.argv = c->cp_argv;
+	cp.seed = c->o.seed;
+	cp.total =
+	    pp_scan_index_count(pp_targets_count(c->targets), c->ports.n, c->o.shard, c->o.shards);
+	cp.watermark = wm;
+	cp.done = done;
+	cp.ndone = ndone;
+	r = pp_checkpoint_write(f, &cp, c->checkpoint);
 	free(done);
-	if (fflush(f) || ferror(f) || fsync(fileno(f))) {
+	if (r < 0 || fflush(f) || ferror(f) || fsync(fileno(f))) {
 		fclose(f);
 		fprintf(stderr, "%s: warning: cannot write checkpoint %s\n", cli_progname, tmp);
 		return;
@@ -458,115 +466,42 @@ static void checkpoint_write(struct scan_cli *c)
 			c->checkpoint, strerror(errno));
 }
 
-struct checkpoint {
-	char **argv;
-	int argc;
-	uint64_t seed, total, watermark;
-	uint64_t *done;
-	size_t ndone;
-};
-
-static char *unescape(const char *s)
+/* Reads the checkpoint at path into *cp (owned by the caller); exits 2 when
+ * it cannot be read or is not a checkpoint. */
+static void checkpoint_read(const char *path, struct pp_checkpoint *cp)
 {
-	char *r = malloc(strlen(s) + 1), *o = r;
-
-	if (!r)
-		cli_fatal("out of memory");
-	for (; *s; s++) {
-		if (*s == '\\' && s[1]) {
-			s++;
-			*o++ = *s == 'n' ? '\n' : *s == 'r' ? '\r' : *s;
-		} else {
-			*o++ = *s;
-		}
-	}
-	*o = '\0';
-	return r;
-}
-
-/* Reads a checkpoint; exits 2 on a file that is not one. */
-static void checkpoint_read(const char *path, struct checkpoint *cp)
-{
+	struct pp_checkpoint_error err;
 	FILE *f = fopen(path, "r");
-	char *line = NULL;
-	size_t cap = 0, capdone = 0;
-	unsigned long ln = 0;
-	bool magic = false, end = false, seed = false, wm = false, total = false;
+	char chunk[65536];
+	struct stat st;
+	struct pp_buf b;
+	size_t n;
+	int r;
 
-	memset(cp, 0, sizeof(*cp));
 	if (!f)
 		cli_usage_error("--resume %s: cannot read: %s", path, strerror(errno));
-	cp->argv = calloc(2, sizeof(char *));
-	if (!cp->argv)
-		cli_fatal("out of memory");
-	cp->argv[0] = "scan";
-	cp->argc = 1;
-	while (getline(&line, &cap, f) > 0) {
-		char *nl = strchr(line, '\n');
-
-		ln++;
-		if (nl)
-			*nl = '\0';
-		if (line[0] == '#' || !line[0])
-			continue;
-		if (!strcmp(line, "portprobe-checkpoint 1")) {
-			magic = true;
-		} else if (!magic) {
-			break;
-		} else if (!strncmp(line, "arg ", 4)) {
-			char **n = realloc(cp->argv, ((size_t)cp->argc + 2) * sizeof(char *));
-
-			if (!n)
-				cli_fatal("out of memory");
-			cp->argv = n;
-			cp->argv[cp->argc++] = unescape(line + 4);
-			cp->argv[cp->argc] = NULL;
-		} else if (sscanf(line, "seed %" SCNu64, &cp->seed) == 1) {
-			seed = true;
-		} else if (sscanf(line, "total %" SCNu64, &cp->total) == 1) {
-			total = true;
-		} else if (sscanf(line, "watermark %" SCNu64, &cp->watermark) == 1) {
-			wm = true;
-		} else if (!strncmp(line, "done ", 5)) {
-			char *p = line + 5, *e;
-
-			while (*p) {
-				unsigned long long v;
-
-				errno = 0;
-				v = strtoull(p, &e, 10);
-				if (e == p || errno)
-					cli_usage_error("--resume %s:%lu: bad index list", path,
-							ln);
-				if (cp->ndone == capdone) {
-					uint64_t *nd;
-
-					capdone = capdone ? capdone * 2 : 256;
-					nd = realloc(cp->done, capdone * sizeof(*nd));
-					if (!nd)
-						cli_fatal("out of memory");
-					cp->done = nd;
-				}
-				if (cp->ndone && v <= cp->done[cp->ndone - 1])
-					cli_usage_error("--resume %s:%lu: indices out of order",
-							path, ln);
-				cp->done[cp->ndone++] = v;
-				p = e;
-				while (*p == ' ')
-					p++;
-			}
-		} else if (!strcmp(line, "end")) {
-			end = true;
-		} else {
-			cli_usage_error("--resume %s:%lu: unexpected line", path, ln);
-		}
-	}
-	free(line);
+	if (!fstat(fileno(f), &st) && S_ISREG(st.st_mode) && (uint64_t)st.st_size > CHECKPOINT_MAX)
+		cli_usage_error("--resume %s: is larger than a checkpoint can be (%zu MiB)", path,
+				CHECKPOINT_MAX >> 20);
+	pp_buf_init(&b, CHECKPOINT_MAX);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 && pp_buf_put(&b, chunk, n) == 0)
+		;
+	if (ferror(f))
+		cli_usage_error("--resume %s: cannot read: %s", path, strerror(errno));
 	fclose(f);
-	if (!magic)
-		cli_usage_error("--resume %s: is not a portprobe scan checkpoint", path);
-	if (!end || !seed || !wm || !total)
-		cli_usage_error("--resume %s: checkpoint is incomplete", path);
+	if (b.err == -E2BIG)
+		cli_usage_error("--resume %s: is larger than a checkpoint can be (%zu MiB)", path,
+				CHECKPOINT_MAX >> 20);
+	if (b.err)
+		cli_fatal("out of memory");
+	r = pp_checkpoint_parse(b.data, b.len, cp, &err);
+	pp_buf_release(&b);
+	if (r == -ENOMEM)
+		cli_fatal("out of memory");
+	if (r < 0 && err.line)
+		cli_usage_error("--resume %s:%lu: %s", path, err.line, err.msg);
+	if (r < 0)
+		cli_usage_error("--resume %s: %s", path, err.msg);
 }
 
 /* ---- output ----------------------------------------------------------------- */
@@ -1002,7 +937,7 @@ int cmd_scan(int argc, char **argv)
 {
 	static struct scan_cli cli;
 	struct scan_cli *c = &cli;
-	struct checkpoint cp;
+	struct pp_checkpoint cp;
 	bool resumed = false;
 	struct pp_scan_callbacks cb;
 	struct pp_scan_stats stats;
@@ -1010,6 +945,7 @@ int cmd_scan(int argc, char **argv)
 	int r;
 
 	signal(SIGPIPE, SIG_IGN);
+	memset(&cp, 0, sizeof(cp));
 	pp_scan_opts_init(&c->o);
 	c->progress = isatty(STDERR_FILENO);
 	c->nout = 1; /* out[0] is stdout */
@@ -1047,6 +983,7 @@ int cmd_scan(int argc, char **argv)
 		c->argv = argv;
 		parse_args(c, argc, argv);
 	}
+	checkpoint_args(c);
 	if (!c->seed_given && getrandom(&c->o.seed, sizeof(c->o.seed), 0) != sizeof(c->o.seed))
 		c->o.seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
 
@@ -1165,6 +1102,9 @@ int cmd_scan(int argc, char **argv)
 	}
 	pp_scan_free(c->scan);
 	pp_buf_release(&c->buf);
+	free(c->cp_argv);
+	if (resumed)
+		pp_checkpoint_release(&cp);
 	if (r < 0)
 		cli_fatal("scan failed: %s", strerror(-r));
 	if (c->signo)

@@ -4,7 +4,10 @@
 # listener of ours is open and its neighbours closed in every format; shards
 # split a scan with no overlap and no gap; after SIGKILL every completed JSONL
 # record is in the file; after SIGINT the XML and JSON documents are closed
-# and valid; a resumed scan emits exactly the records the first run did not.
+# and valid; a resumed scan emits exactly the records the first run did not,
+# and its stdout is a document of its own in JSON and XML; a damaged
+# checkpoint is refused naming its line; a host cut short by --host-timeout
+# is marked in every host format.
 set -u
 pp=${PORTPROBE:?PORTPROBE must point at the binary}
 listen=${PP_LISTEN:?PP_LISTEN must point at pp_listen}
@@ -34,6 +37,18 @@ bad "portprobe: -p and --top-ports/-F exclude each other" scan -p 80 -F 127.0.0.
 bad "portprobe: --resume takes no other option (the checkpoint has them)" scan --resume "$work/cp" -p 80
 printf 'not a checkpoint\n' >"$work/notcp"
 bad "portprobe: --resume $work/notcp: is not a portprobe scan checkpoint" scan --resume "$work/notcp"
+printf 'portprobe-checkpoint 1\nseed 1\ntotal 10\nwatermark 4\ndone 6 5\nend\n' >"$work/cp_order"
+bad "portprobe: --resume $work/cp_order:5: indices out of order" scan --resume "$work/cp_order"
+printf 'portprobe-checkpoint 1\nseed 12x\ntotal 10\nwatermark 4\nend\n' >"$work/cp_seed"
+bad "portprobe: --resume $work/cp_seed:2: seed is not a decimal number" scan --resume "$work/cp_seed"
+printf 'portprobe-checkpoint 1\nseed 1\ntotal 10\nwatermark 4\nend\nend\n' >"$work/cp_after"
+bad "portprobe: --resume $work/cp_after:6: data after end" scan --resume "$work/cp_after"
+printf 'portprobe-checkpoint 1\nseed 1\ntotal 10\nwatermark 4\n' >"$work/cp_short"
+bad "portprobe: --resume $work/cp_short: checkpoint is incomplete" scan --resume "$work/cp_short"
+truncate -s 600M "$work/cp_huge"
+bad "portprobe: --resume $work/cp_huge: is larger than a checkpoint can be (512 MiB)" scan --resume "$work/cp_huge"
+rm -f "$work/cp_huge"
+bad "portprobe: --resume $work/dir: cannot read: Is a directory" scan --resume "$work/dir"
 printf '127.0.0.1\n# comment\n10.0.0.0/33\n' >"$work/targets"
 bad "portprobe: -iL $work/targets:3: 10.0.0.0/33: prefix length 33 is not in 0..32" scan -iL "$work/targets"
 
@@ -104,6 +119,30 @@ b=$("$pp" scan --threads 1 --seed 7 -o jsonl -p 1-200 127.0.0.1 | jq -r .port | 
 # slow scans to interrupt (rate-bound so the kill lands mid-run)
 slow=(scan -Pn --max-rate 4000 -p 1-8000 127.0.0.1)
 
+# xml_ports FILE: every port an nmap XML document lists, one per line, from
+# <port> elements and the ranges of <extrareasons ports="...">
+xml_ports() {
+	{
+		grep -o 'portid="[0-9]*"' "$1" | tr -dc '0-9\n'
+		grep -o ' ports="[0-9,-]*"' "$1" | sed 's/ ports="//; s/"//' | tr ',' '\n' |
+			awk -F- 'NF == 1 { print $1 } NF == 2 { for (p = $1; p <= $2; p++) print p }'
+	} | grep .
+}
+
+# run_interrupted NAME ARGS...: runs portprobe ARGS with stdout to $work/NAME,
+# stops it with SIGTERM 0.7 s in, and checks that it exited 143
+run_interrupted() {
+	local name=$1 rc=0
+	shift
+	"$pp" "$@" >"$work/$name" 2>/dev/null &
+	scan_pid=$!
+	sleep 0.7
+	kill -TERM "$scan_pid"
+	wait "$scan_pid" || rc=$?
+	scan_pid=""
+	[ "$rc" = 143 ] || fail "$name: SIGTERM: exit $rc, expected 143"
+}
+
 # SIGKILL: every completed JSONL record is in the file
 "$pp" "${slow[@]}" -oJ "$work/killed.jsonl" >/dev/null 2>&1 &
 scan_pid=$!
@@ -157,11 +196,70 @@ total=$(( $(grep -o '<extraports state="[a-z]*" count="[0-9]*"' "$work/res.xml" 
 	$(grep -c '<port protocol=' "$work/res.xml") ))
 [ "$total" = 8000 ] || fail "resume: the XML holds $total ports, expected 8000"
 [ "$(grep -c '<nmaprun ' "$work/res.xml")" = 1 ] || fail "resume: two documents in the XML"
+
+# resume with -o json on stdout: stdout cannot be continued, so each run's
+# stdout is one JSON document of its own, and together they hold every port once
+run_interrupted j1.json "${slow[@]}" -o json --checkpoint "$work/cpj"
+rc=0
+"$pp" scan --resume "$work/cpj" >"$work/j2.json" 2>"$work/j2.err" || rc=$?
+[ "$rc" = 0 ] || fail "json resume: exit $rc: $(cat "$work/j2.err")"
+for f in j1 j2; do
+	[ "$(jq -s 'length' "$work/$f.json" 2>&1)" = 1 ] ||
+		fail "json resume: $f.json is not one JSON document: $(head -c 300 "$work/$f.json")"
+done
+[ "$(jq -r .interrupted "$work/j1.json") $(jq -r .interrupted "$work/j2.json")" = "true false" ] ||
+	fail "json resume: \"interrupted\" is not true, then false"
+n1=$(jq '[.hosts[].ports[]] | length' "$work/j1.json")
+n2=$(jq '[.hosts[].ports[]] | length' "$work/j2.json")
+[ "$n1" -gt 0 ] && [ "$n2" -gt 0 ] || fail "json resume: $n1 + $n2 ports"
+ports=$(jq -r '.hosts[].ports[].port' "$work/j1.json" "$work/j2.json" | sort -n)
+[ "$(wc -l <<<"$ports") $(uniq <<<"$ports" | wc -l) $(head -1 <<<"$ports") $(tail -1 <<<"$ports")" = \
+	"8000 8000 1 8000" ] || fail "json resume: the two documents do not hold ports 1-8000 once each"
+
+# the same with -o xml: each run's stdout is one nmap.dtd-valid document
+run_interrupted x1.xml "${slow[@]}" -o xml --checkpoint "$work/cpx"
+rc=0
+"$pp" scan --resume "$work/cpx" >"$work/x2.xml" 2>"$work/x2.err" || rc=$?
+[ "$rc" = 0 ] || fail "xml resume: exit $rc: $(cat "$work/x2.err")"
+for f in x1 x2; do
+	xmllint --noout --dtdvalid /usr/share/nmap/nmap.dtd "$work/$f.xml" 2>"$work/xmlerr" ||
+		fail "xml resume: $f.xml not valid: $(head -3 "$work/xmlerr")"
+	[ "$(grep -c '<nmaprun ' "$work/$f.xml")" = 1 ] || fail "xml resume: $f.xml is not one document"
+done
+ports=$(cat <(xml_ports "$work/x1.xml") <(xml_ports "$work/x2.xml") | sort -n)
+[ "$(wc -l <<<"$ports") $(uniq <<<"$ports" | wc -l) $(head -1 <<<"$ports") $(tail -1 <<<"$ports")" = \
+	"8000 8000 1 8000" ] || fail "xml resume: the two documents do not hold ports 1-8000 once each"
+
 rc=0
 out=$("$pp" scan --resume "$work/cp" -oX /dev/null 2>/dev/null) || rc=$?
 [ "$rc" = 2 ] || fail "resume with options: exit $rc"
 rc=0
 out=$("$pp" scan --resume "$work/cp") || rc=$?
 [ "$rc" = 0 ] && [ -z "$out" ] || fail "resume of a finished scan: exit $rc, output $out"
+
+# --host-timeout: 2000 ports at 200 probes/s cannot be done in 0.5 s; the
+# host is marked in every host format (the XML still DTD-valid), keeps the
+# ports it decided, and the count left undecided makes up the rest
+rc=0
+"$pp" scan -Pn --max-rate 200 --host-timeout 0.5 -p 1-2000 127.0.0.1 -o json -oX "$work/to.xml" \
+	-oG "$work/to.gnmap" -oN "$work/to.nmap" >"$work/to.json" 2>"$work/to.err" || rc=$?
+[ "$rc" = 0 ] || fail "--host-timeout: exit $rc: $(cat "$work/to.err")"
+xmllint --noout --dtdvalid /usr/share/nmap/nmap.dtd "$work/to.xml" 2>"$work/xmlerr" ||
+	fail "--host-timeout: XML not valid: $(head -3 "$work/xmlerr")"
+grep -q '^<host starttime="[0-9]*" endtime="[0-9]*" timedout="true"><status state="up" ' "$work/to.xml" ||
+	fail "--host-timeout: no timedout=\"true\" in the XML: $(grep '<host' "$work/to.xml")"
+jq -e '.hosts | length == 1 and .[0].timed_out == true and .[0].ports_undecided > 0 and
+	.[0].ports_undecided + (.[0].ports | length) == 2000' "$work/to.json" >/dev/null ||
+	fail "--host-timeout: JSON: $(jq -c '.hosts[] | del(.ports)' "$work/to.json")"
+[ "$(xml_ports "$work/to.xml" | wc -l)" = "$(jq '.hosts[0].ports | length' "$work/to.json")" ] ||
+	fail "--host-timeout: XML and JSON disagree on the ports decided"
+grep -q "$(printf '^Host: 127.0.0.1 ()\tStatus: Timeout$')" "$work/to.gnmap" ||
+	fail "--host-timeout: grepable: $(cat "$work/to.gnmap")"
+grep -Eq '^Skipping host 127.0.0.1 due to host timeout: [0-9]+ of 2000 ports not decided$' "$work/to.nmap" ||
+	fail "--host-timeout: text: $(cat "$work/to.nmap")"
+# a host finished in time has no mark
+"$pp" scan -Pn --host-timeout 60 -p 1-200 -o json 127.0.0.1 |
+	jq -e '.hosts[0] | (has("timed_out") or has("ports_undecided")) | not' >/dev/null ||
+	fail "--host-timeout: a host finished in time is marked"
 
 exit $failed

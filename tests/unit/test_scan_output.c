@@ -856,3 +856,310 @@ TEST_IMPL(scan_open_only_filters_every_format)
 	fixture_done(&fx);
 	return 0;
 }
+
+/* doc from the first `from` through the first `to` after it, malloc'd, or
+ * NULL when either is missing. */
+static char *between(const char *doc, const char *from, const char *to)
+{
+	const char *a = strstr(doc, from), *z = a ? strstr(a, to) : NULL;
+
+	return z ? strndup(a, (size_t)(z - a) + strlen(to)) : NULL;
+}
+
+/* 192.0.2.9, cut short by --host-timeout (with -Pn: user-set): 22 open and
+ * 1000-1025 closed were decided; 80, 1026-1029 and 8080 were not. */
+static void timed_out_host(const struct fixture *fx, struct pp_scan_port *res,
+			   struct pp_scan_host *h)
+{
+	const char *why;
+
+	memset(res, 0, NPORTS * sizeof(*res));
+	res[0] = fx->up_res[0];
+	for (size_t i = 2; i < 28; i++)
+		res[i] = fx->up_res[i];
+	*h = fx->up;
+	h->host = NULL;
+	pp_parse_ip("192.0.2.9", 0, &h->ip, &why);
+	h->status_reason = PP_REASON_NONE;
+	h->start = (struct timespec){1704110400, 0};
+	h->end = (struct timespec){1704110402, 0};
+	h->results = res;
+	h->reason_addrs = NULL;
+	h->nreason_addrs = 0;
+	h->timed_out = true;
+}
+
+/* 192.0.2.10, timed out before any of its ports was decided. */
+static void timed_out_empty_host(const struct fixture *fx, struct pp_scan_port *res,
+				 struct pp_scan_host *h)
+{
+	const char *why;
+
+	timed_out_host(fx, res, h);
+	memset(res, 0, NPORTS * sizeof(*res));
+	pp_parse_ip("192.0.2.10", 0, &h->ip, &why);
+	h->start = (struct timespec){1704110401, 0};
+	h->end = h->start;
+}
+
+static const char timed_out_xml_hosts[] =
+    "<host starttime=\"1704110400\" endtime=\"1704110402\" timedout=\"true\"><status "
+    "state=\"up\" reason=\"user-set\" reason_ttl=\"0\"/>\n"
+    "<address addr=\"192.0.2.9\" addrtype=\"ipv4\"/>\n"
+    "<hostnames>\n"
+    "</hostnames>\n"
+    "<ports><extraports state=\"closed\" count=\"26\">\n"
+    "<extrareasons reason=\"conn-refused\" count=\"26\" proto=\"tcp\" ports=\"1000-1025\"/>\n"
+    "</extraports>\n"
+    "<port protocol=\"tcp\" portid=\"22\"><state state=\"open\" reason=\"syn-ack\" "
+    "reason_ttl=\"0\"/><service name=\"ssh\" method=\"table\" conf=\"3\"/></port>\n"
+    "</ports>\n"
+    "<times srtt=\"110\" rttvar=\"0\" to=\"110\"/>\n"
+    "</host>\n"
+    "<host starttime=\"1704110401\" endtime=\"1704110401\" timedout=\"true\"><status "
+    "state=\"up\" reason=\"user-set\" reason_ttl=\"0\"/>\n"
+    "<address addr=\"192.0.2.10\" addrtype=\"ipv4\"/>\n"
+    "<hostnames>\n"
+    "</hostnames>\n"
+    "</host>\n"
+    "<!-- portprobe stats:";
+
+TEST_IMPL(scan_timed_out_host_is_marked_in_every_format)
+{
+	struct pp_scan_port res[NPORTS], empty_res[NPORTS];
+	struct pp_scan_host to, empty;
+	const struct pp_scan_host *hosts[] = {&to, &empty};
+	struct pp_scan_record recs[2];
+	struct fixture fx;
+	struct pp_buf b, e;
+	char path[128], *part;
+
+	ASSERT_EQ(fixture_init(&fx), 0);
+	timed_out_host(&fx, res, &to);
+	timed_out_empty_host(&fx, empty_res, &empty);
+	fx.stats.hosts_up = 2;
+	fx.stats.hosts_down = 0;
+	pp_buf_init(&b, 1 << 20);
+	pp_buf_init(&e, 1 << 20);
+
+	/* text: nmap's line, the count left undecided, then the ports decided */
+	ASSERT_EQ(write_calls(PP_SCAN_TEXT, &fx.info, NULL, 0, hosts, 2, &fx.stats, &b), 0);
+	ASSERT_STR_EQ(b.data,
+		      "Starting portprobe 0.1.0-test at 2024-01-01 12:00 UTC\n"
+		      "portprobe scan report for 192.0.2.9\n"
+		      "Host is up, received user-set (0.00011s latency).\n"
+		      "Skipping host 192.0.2.9 due to host timeout: 6 of 33 ports not decided\n"
+		      "Not shown: 26 closed tcp ports (conn-refused)\n"
+		      "PORT   STATE SERVICE REASON\n"
+		      "22/tcp open  ssh     syn-ack\n"
+		      "\n"
+		      "portprobe scan report for 192.0.2.10\n"
+		      "Host is up, received user-set.\n"
+		      "Skipping host 192.0.2.10 due to host timeout: 33 of 33 ports not decided\n"
+		      "\n"
+		      "portprobe done: 2 IP addresses (2 hosts up) scanned in 3.25 seconds\n"
+		      "Probes: 34 sent, 33 answered, 0 timed out, 1 retries, 0 local errors, "
+		      "0 self-connects caught\n");
+
+	/* XML: timedout="true", still valid against nmap.dtd */
+	pp_buf_reset(&b);
+	ASSERT_EQ(write_calls(PP_SCAN_XML, &fx.info, NULL, 0, hosts, 2, &fx.stats, &b), 0);
+	ASSERT_TRUE(strstr(b.data, "<debugging level=\"0\"/>\n<host ") != NULL);
+	part = between(b.data, "<host ", "<!-- portprobe stats:");
+	ASSERT_STR_EQ(part, timed_out_xml_hosts);
+	free(part);
+	save(&fx, "timedout.xml", &b, path, sizeof(path));
+	ASSERT_TRUE(dtd_check(path) <= 0);
+
+	/* grepable: nmap's "Status: Timeout", and the ports decided */
+	pp_buf_reset(&b);
+	ASSERT_EQ(write_calls(PP_SCAN_GREPABLE, &fx.info, NULL, 0, hosts, 2, &fx.stats, &b), 0);
+	ASSERT_STR_EQ(b.data,
+		      "# portprobe 0.1.0-test scan initiated Mon Jan  1 12:00:00 2024 as: "
+		      "portprobe scan -p 22,80,1000-1029,8080 -n example.com 192.0.2.8\n"
+		      "Host: 192.0.2.9 ()\tStatus: Timeout\n"
+		      "Host: 192.0.2.9 ()\tPorts: 22/open/tcp//ssh///\tIgnored State: closed (26)\n"
+		      "Host: 192.0.2.10 ()\tStatus: Timeout\n"
+		      "# Probes: 34 sent, 33 answered, 0 timed out, 1 retries, 0 local errors, "
+		      "0 self-connects caught\n"
+		      "# portprobe done at Mon Jan  1 12:00:03 2024 -- 2 IP addresses (2 hosts up) "
+		      "scanned in 3.25 seconds\n");
+
+	/* JSON: "timed_out" and "ports_undecided" on the host, the decided ports */
+	pp_buf_reset(&b);
+	ASSERT_EQ(write_calls(PP_SCAN_JSON, &fx.info, NULL, 0, hosts, 2, &fx.stats, &b), 0);
+	pp_buf_puts(&e,
+		    "{\"host\":\"192.0.2.9\",\"ip\":\"192.0.2.9\",\"status\":\"up\","
+		    "\"status_reason\":\"user-set\",\"start\":\"2024-01-01T12:00:00.000Z\","
+		    "\"end\":\"2024-01-01T12:00:02.000Z\",\"timed_out\":true,"
+		    "\"ports_undecided\":6,\"ports\":[{\"host\":\"192.0.2.9\",\"ip\":"
+		    "\"192.0.2.9\",\"port\":22,\"protocol\":\"tcp\",\"state\":\"open\","
+		    "\"reason\":\"syn-ack\",\"rtt\":0.000120,\"attempts\":1,\"service\":\"ssh\","
+		    "\"timestamp\":\"2024-01-01T12:00:02.000Z\"}");
+	for (unsigned p = 1000; p <= 1025; p++)
+		pp_buf_printf(
+		    &e,
+		    ",{\"host\":\"192.0.2.9\",\"ip\":\"192.0.2.9\",\"port\":%u,"
+		    "\"protocol\":\"tcp\",\"state\":\"closed\",\"reason\":\"conn-refused\","
+		    "\"rtt\":0.000110,\"attempts\":1,\"service\":null,"
+		    "\"timestamp\":\"2024-01-01T12:00:02.000Z\"}",
+		    p);
+	pp_buf_puts(&e, "]},\n{\"host\":\"192.0.2.10\",\"ip\":\"192.0.2.10\",\"status\":\"up\","
+			"\"status_reason\":\"user-set\",\"start\":\"2024-01-01T12:00:01.000Z\","
+			"\"end\":\"2024-01-01T12:00:01.000Z\",\"timed_out\":true,"
+			"\"ports_undecided\":33,\"ports\":[]}\n],\"stats\":");
+	ASSERT_TRUE(strstr(b.data, "\"hosts\":[\n{\"host\":\"192.0.2.9\"") != NULL);
+	part = between(b.data, "{\"host\":\"192.0.2.9\"", "],\"stats\":");
+	ASSERT_STR_EQ(part, e.data);
+	free(part);
+	save(&fx, "timedout.json", &b, path, sizeof(path));
+	if (have_command("jq"))
+		ASSERT_EQ(
+		    run("jq -e '[.hosts[] | [.timed_out, .ports_undecided, (.ports | length)]] "
+			"== [[true, 6, 27], [true, 33, 0]]' '%s' > /dev/null",
+			path),
+		    0);
+	/* a host that finished has neither key, nor has a down host whose
+	 * timeout ran out during discovery (it was never scanned) */
+	fx.down.timed_out = true;
+	pp_buf_reset(&b);
+	ASSERT_EQ(write_scan(PP_SCAN_JSON, &fx, false, &b), 0);
+	ASSERT_TRUE(strstr(b.data, "\"status\":\"down\"") != NULL);
+	ASSERT_TRUE(strstr(b.data, "timed_out") == NULL);
+	ASSERT_TRUE(strstr(b.data, "ports_undecided") == NULL);
+	fx.down.timed_out = false;
+
+	/* JSON lines and CSV: the decided records, nothing more */
+	recs[0] = fixture_record(&fx, 0, 1704110400);
+	recs[1] = fixture_record(&fx, 2, 1704110401);
+	for (size_t i = 0; i < 2; i++) {
+		recs[i].host = "192.0.2.9";
+		recs[i].ip = to.ip;
+		pp_addr_set_port(&recs[i].ip, recs[i].port);
+	}
+	pp_buf_reset(&b);
+	ASSERT_EQ(write_calls(PP_SCAN_JSONL, &fx.info, recs, 2, hosts, 2, &fx.stats, &b), 0);
+	ASSERT_STR_EQ(b.data,
+		      "{\"host\":\"192.0.2.9\",\"ip\":\"192.0.2.9\",\"port\":22,"
+		      "\"protocol\":\"tcp\",\"state\":\"open\",\"reason\":\"syn-ack\","
+		      "\"rtt\":0.000120,\"attempts\":1,\"service\":\"ssh\","
+		      "\"timestamp\":\"2024-01-01T12:00:00.123Z\"}\n"
+		      "{\"host\":\"192.0.2.9\",\"ip\":\"192.0.2.9\",\"port\":1000,"
+		      "\"protocol\":\"tcp\",\"state\":\"closed\",\"reason\":\"conn-refused\","
+		      "\"rtt\":0.000110,\"attempts\":1,\"service\":null,"
+		      "\"timestamp\":\"2024-01-01T12:00:01.123Z\"}\n");
+	pp_buf_reset(&b);
+	ASSERT_EQ(write_calls(PP_SCAN_CSV, &fx.info, recs, 2, hosts, 2, &fx.stats, &b), 0);
+	ASSERT_STR_EQ(
+	    b.data, "host,ip,port,protocol,state,reason,reason_ip,rtt,attempts,service,timestamp\n"
+		    "192.0.2.9,192.0.2.9,22,tcp,open,syn-ack,,0.000120,1,ssh,"
+		    "2024-01-01T12:00:00.123Z\n"
+		    "192.0.2.9,192.0.2.9,1000,tcp,closed,conn-refused,,0.000110,1,,"
+		    "2024-01-01T12:00:01.123Z\n");
+	pp_buf_release(&e);
+	pp_buf_release(&b);
+	fixture_done(&fx);
+	return 0;
+}
+
+TEST_IMPL(scan_timed_out_host_is_shown_with_open_too)
+{
+	struct pp_scan_port res[NPORTS];
+	struct pp_scan_host empty;
+	const struct pp_scan_host *hosts[] = {&empty};
+	struct pp_scan_info info;
+	struct fixture fx;
+	struct pp_buf b;
+	char path[128];
+
+	/* as nmap: --open does not hide that a host was not finished */
+	ASSERT_EQ(fixture_init(&fx), 0);
+	timed_out_empty_host(&fx, res, &empty);
+	info = fx.info;
+	info.open_only = true;
+	pp_buf_init(&b, 1 << 20);
+
+	ASSERT_EQ(write_calls(PP_SCAN_TEXT, &info, NULL, 0, hosts, 1, &fx.stats, &b), 0);
+	ASSERT_TRUE(strstr(b.data, "\nportprobe scan report for 192.0.2.10\n"
+				   "Host is up, received user-set.\n"
+				   "Skipping host 192.0.2.10 due to host timeout: 33 of 33 ports "
+				   "not decided\n\nportprobe done:") != NULL);
+	pp_buf_reset(&b);
+	ASSERT_EQ(write_calls(PP_SCAN_XML, &info, NULL, 0, hosts, 1, &fx.stats, &b), 0);
+	ASSERT_TRUE(strstr(b.data, "<host starttime=\"1704110401\" endtime=\"1704110401\" "
+				   "timedout=\"true\">") != NULL);
+	save(&fx, "open.xml", &b, path, sizeof(path));
+	ASSERT_TRUE(dtd_check(path) <= 0);
+	pp_buf_reset(&b);
+	ASSERT_EQ(write_calls(PP_SCAN_GREPABLE, &info, NULL, 0, hosts, 1, &fx.stats, &b), 0);
+	ASSERT_TRUE(strstr(b.data, "\nHost: 192.0.2.10 ()\tStatus: Timeout\n#") != NULL);
+	pp_buf_reset(&b);
+	ASSERT_EQ(write_calls(PP_SCAN_JSON, &info, NULL, 0, hosts, 1, &fx.stats, &b), 0);
+	ASSERT_TRUE(strstr(b.data, ",\"timed_out\":true,\"ports_undecided\":33,\"ports\":[]}") !=
+		    NULL);
+	pp_buf_release(&b);
+	fixture_done(&fx);
+	return 0;
+}
+
+TEST_IMPL(scan_unknown_state_is_never_written_as_a_port)
+{
+	/* how each format would show ports 80, 1026 or 8080, or a state "unknown" */
+	static const char *const never[] = {
+	    "80/tcp",
+	    " 80/",
+	    "\t80/",
+	    "1026/",
+	    "8080/",
+	    "portid=\"80\"",
+	    "portid=\"1026\"",
+	    "portid=\"8080\"",
+	    "\"port\":80,",
+	    "\"port\":1026,",
+	    "\"port\":8080,",
+	    ",80,tcp,",
+	    ",1026,tcp,",
+	    ",8080,tcp,",
+	    "state=\"unknown\"",
+	    "\"state\":\"unknown\"",
+	    "/unknown/tcp",
+	    ",tcp,unknown,",
+	    "unknown tcp port",
+	    "1000-1029",
+	};
+	struct pp_scan_port res[NPORTS];
+	struct pp_scan_host to;
+	const struct pp_scan_host *hosts[] = {&to};
+	struct pp_scan_record rec;
+	struct fixture fx;
+	struct pp_buf b;
+
+	ASSERT_EQ(fixture_init(&fx), 0);
+	timed_out_host(&fx, res, &to);
+	to.timed_out = false; /* an interrupted host has the same holes */
+	/* a record the engine never sends: port 80 without a state */
+	rec = fixture_record(&fx, 1, 1704110400);
+	rec.state = PP_STATE_UNKNOWN;
+	pp_buf_init(&b, 1 << 20);
+	for (enum pp_scan_format f = PP_SCAN_TEXT; f <= PP_SCAN_CSV; f++) {
+		const char *body;
+
+		pp_buf_reset(&b);
+		ASSERT_EQ(write_calls(f, &fx.info, &rec, 1, hosts, 1, &fx.stats, &b), 0);
+		/* past the header, which names the scan's ports */
+		body = f == PP_SCAN_JSON  ? strstr(b.data, "\"hosts\":")
+		       : f == PP_SCAN_XML ? strstr(b.data, "<host ")
+		       : b.len            ? strchr(b.data, '\n')
+					  : "";
+		ASSERT_TRUE(body != NULL);
+		for (size_t i = 0; i < sizeof(never) / sizeof(never[0]); i++) {
+			if (strstr(body, never[i]))
+				fprintf(stderr, "format %d writes \"%s\":\n%s\n", (int)f, never[i],
+					body);
+			ASSERT_TRUE(strstr(body, never[i]) == NULL);
+		}
+	}
+	pp_buf_release(&b);
+	fixture_done(&fx);
+	return 0;
+}

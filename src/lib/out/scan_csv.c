@@ -4,7 +4,12 @@
  *   host,ip,port,protocol,state,reason,reason_ip,rtt,attempts,service,timestamp
  * An absent value (no reason_ip, rtt of a no-response, unknown service) is
  * an empty field. Fields holding a comma, a quote or a line break are quoted
- * as RFC 4180 says; lines end in "\n" (not CRLF) like every other format. */
+ * as RFC 4180 says; lines end in "\n" (not CRLF) like every other format.
+ *
+ * Every row is a decided port, so a host cut short by --host-timeout adds no
+ * row and no mark: CSV has no comments, and a row of another shape would
+ * break its readers. The host-level formats (text, XML, grepable, JSON) carry
+ * the mark. */
 #include <stdio.h>
 #include <string.h>
 

@@ -6,7 +6,9 @@
  * where a port is port/state/protocol/owner/service/rpc info/version/ and
  * "Ignored State" appears only when exactly one state is collapsed (nmap's
  * format has room for one). NAME is the name the user wrote, empty for an
- * address. Down hosts are left out, as nmap does without -v. Comment lines
+ * address. A host cut short by --host-timeout says "Status: Timeout" (nmap's
+ * word) instead of "Status: Up", and its Ports line lists the ports it did
+ * decide. Down hosts are left out, as nmap does without -v. Comment lines
  * ('#') open and close the file; portprobe adds "# Probes: ..." with its
  * counters (and "# Scan interrupted ...") just before the done line. */
 #include <stdio.h>
@@ -61,7 +63,7 @@ static int grep_host(struct pp_scan_writer *w, struct pp_buf *b, const struct pp
 	if (!scanout_host_summary(w, h, &s))
 		return b->err;
 	put_host_field(b, h);
-	pp_buf_puts(b, "\tStatus: Up\n");
+	pp_buf_puts(b, scanout_timed_out(h) ? "\tStatus: Timeout\n" : "\tStatus: Up\n");
 	if (!s.probed)
 		return b->err;
 	put_host_field(b, h);

@@ -17,7 +17,14 @@
  * interruption. A host's records carry the host's end time as "timestamp"
  * (per-port decision times are not kept in the host summary; JSONL has
  * them). Every host is listed, down ones with their status; with --open only
- * hosts with a possibly-open port, and only those ports. */
+ * hosts with a possibly-open port (or cut short by a host timeout), and only
+ * those ports. A host cut short by --host-timeout has "timed_out":true and
+ * "ports_undecided", the number of its ports without a state in this run;
+ * other hosts (down ones included) have neither key.
+ *
+ * JSON lines (and CSV) stream port records only: a host timeout has no record
+ * to carry it, and a line of another shape would break readers that take
+ * every line as a port, so those formats show it only by the ports missing. */
 #include <stdio.h>
 #include <string.h>
 
@@ -81,7 +88,7 @@ static int json_host(struct pp_scan_writer *w, struct pp_buf *b, const struct pp
 	struct pp_scan_record rec;
 	bool first = true;
 
-	if (w->open_only && !scanout_host_summary(w, h, &s))
+	if (!scanout_host_summary(w, h, &s) && w->open_only)
 		return b->err;
 	pp_addr_str(&h->ip, ip, sizeof(ip));
 	pp_buf_puts(b, w->nhosts++ ? ",\n{\"host\":" : "\n{\"host\":");
@@ -91,7 +98,11 @@ static int json_host(struct pp_scan_writer *w, struct pp_buf *b, const struct pp
 	pp_buf_printf(b, ",\"status\":\"%s\",\"status_reason\":\"%s\"",
 		      h->status == PP_HOST_UP ? "up" : "down", scanout_status_reason(h));
 	pp_buf_printf(b, ",\"start\":\"%s\"", pp_iso8601(&h->start, ts, sizeof(ts)));
-	pp_buf_printf(b, ",\"end\":\"%s\",\"ports\":[", pp_iso8601(&h->end, ts, sizeof(ts)));
+	pp_buf_printf(b, ",\"end\":\"%s\"", pp_iso8601(&h->end, ts, sizeof(ts)));
+	if (scanout_timed_out(h))
+		pp_buf_printf(b, ",\"timed_out\":true,\"ports_undecided\":%zu",
+			      h->nports - s.probed);
+	pp_buf_puts(b, ",\"ports\":[");
 	for (size_t i = 0; i < h->nports; i++) {
 		if (!scanout_wanted(w->open_only, scanout_port_state(&h->results[i])))
 			continue;

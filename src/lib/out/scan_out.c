@@ -8,7 +8,14 @@
  * unfiltered) is collapsed whatever its count. Collapsed states are reported
  * most ports first (ties in state order), and within a state one entry per
  * reason, most ports first. A host is written with --open only when it holds a
- * possibly-open port (nmap's PortList::hasOpenPorts). */
+ * possibly-open port (nmap's PortList::hasOpenPorts) or was cut short by
+ * --host-timeout: nmap reports timed-out hosts before it applies --open, and
+ * a scan that did not finish a host must say so whatever it found.
+ *
+ * Ports without a state (PP_STATE_UNKNOWN: not decided in this run, because
+ * another shard or an earlier run owns them, or a host timeout or an
+ * interruption came first) are never written as a port: they are left out of
+ * every count, "Not shown" line, <extraports> and list. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -177,8 +184,13 @@ bool scanout_host_summary(const struct pp_scan_writer *w, const struct pp_scan_h
 	scanout_summarize(h, w->open_only, s);
 	if (h->status != PP_HOST_UP)
 		return false;
-	return !w->open_only || s->count[PP_STATE_OPEN] || s->count[PP_STATE_OPEN_FILTERED] ||
-	       s->count[PP_STATE_UNFILTERED];
+	return !w->open_only || scanout_timed_out(h) || s->count[PP_STATE_OPEN] ||
+	       s->count[PP_STATE_OPEN_FILTERED] || s->count[PP_STATE_UNFILTERED];
+}
+
+bool scanout_timed_out(const struct pp_scan_host *h)
+{
+	return h->timed_out && h->status == PP_HOST_UP;
 }
 
 size_t scanout_reasons(const struct scanout_summary *s, enum pp_state st,
@@ -260,11 +272,41 @@ const char *scanout_status_reason(const struct pp_scan_host *h)
 	return pp_reason_name(h->status_reason);
 }
 
-static int cmp_u32(const void *a, const void *b)
+/* The k-th smallest of v[0..n) (Hoare's selection, middle pivot): v is
+ * left partitioned around it. O(n) on average, where sorting a full-range
+ * scan's 65,535 round trips took milliseconds. */
+static uint32_t select_kth(uint32_t *v, size_t n, size_t k)
 {
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	size_t lo = 0, hi = n - 1;
 
-	return (x > y) - (x < y);
+	while (lo < hi) {
+		uint32_t pivot = v[lo + (hi - lo) / 2];
+		size_t i = lo, j = hi;
+
+		while (i <= j) {
+			while (v[i] < pivot)
+				i++;
+			while (v[j] > pivot)
+				j--;
+			if (i <= j) {
+				uint32_t t = v[i];
+
+				v[i] = v[j];
+				v[j] = t;
+				i++;
+				if (j == 0)
+					break;
+				j--;
+			}
+		}
+		if (k <= j)
+			hi = j;
+		else if (k >= i)
+			lo = i;
+		else
+			break;
+	}
+	return v[k];
 }
 
 int scanout_rtt(struct pp_scan_writer *w, const struct pp_scan_host *h, uint32_t *median,
@@ -287,9 +329,16 @@ int scanout_rtt(struct pp_scan_writer *w, const struct pp_scan_host *h, uint32_t
 			w->scratch[n++] = h->results[i].rtt_us;
 	if (!n)
 		return 0;
-	qsort(w->scratch, n, sizeof(*w->scratch), cmp_u32);
-	m = n % 2 ? w->scratch[n / 2]
-		  : (uint32_t)(((uint64_t)w->scratch[n / 2 - 1] + w->scratch[n / 2]) / 2);
+	m = select_kth(w->scratch, n, n / 2);
+	if (n % 2 == 0) {
+		/* the lower middle: the largest of the part left below n/2 */
+		uint32_t lower = w->scratch[0];
+
+		for (size_t i = 1; i < n / 2; i++)
+			if (w->scratch[i] > lower)
+				lower = w->scratch[i];
+		m = (uint32_t)(((uint64_t)lower + m) / 2);
+	}
 	for (size_t i = 0; i < n; i++)
 		sum += w->scratch[i] > m ? w->scratch[i] - m : m - w->scratch[i];
 	*median = m;

@@ -56,7 +56,7 @@ struct pp_scan_writer {
 
 /* How one host's probed ports fall into states, reasons and "Not shown". */
 struct scanout_summary {
-	size_t probed;                                       /* ports with a state in this run */
+	size_t probed; /* ports with a state in this run; the rest are not decided */
 	size_t count[SCANOUT_NSTATES];                       /* ports per state */
 	size_t by_reason[SCANOUT_NSTATES][SCANOUT_NREASONS]; /* ports per state and reason */
 	bool ignored[SCANOUT_NSTATES];                       /* collapsed, not listed */
@@ -79,9 +79,13 @@ bool scanout_listed(const struct scanout_summary *s, enum pp_state st);
 bool scanout_wanted(bool open_only, enum pp_state st);
 /* Summarizes h into s (as scanout_summarize with the writer's --open);
  * true when h's block is written: h is up and, with --open, holds a
- * possibly-open port (nmap's hasOpenPorts). */
+ * possibly-open port (nmap's hasOpenPorts) or timed out. */
 bool scanout_host_summary(const struct pp_scan_writer *w, const struct pp_scan_host *h,
 			  struct scanout_summary *s);
+/* True when h is up and --host-timeout cut it short: the hosts that carry
+ * the timed-out mark. A down host is never scanned, so a host timeout that
+ * ran out during its discovery says nothing about its ports. */
+bool scanout_timed_out(const struct pp_scan_host *h);
 /* The reasons of state st, most ports first (ties in enum order), into
  * out[SCANOUT_NREASONS]; returns how many. */
 size_t scanout_reasons(const struct scanout_summary *s, enum pp_state st,

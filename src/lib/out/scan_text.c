@@ -6,6 +6,12 @@
  * then the PORT STATE SERVICE REASON table with every column padded to its
  * widest value. The latency is the median rtt of the host's answered ports.
  *
+ * A host cut short by --host-timeout gets nmap's line "Skipping host X due
+ * to host timeout", with the number of its ports left without a state, and
+ * then the ports it did decide, as any host: they are real results (JSON
+ * lines and CSV have streamed them already), and an open port found before
+ * the timeout is worth showing.
+ *
  * Down hosts are not reported, except when no host is up at all: then the
  * ones held back (up to SCANOUT_HELD_MAX bytes of them) are written at the
  * end, in nmap's -v form "... [host down, received no-response]". After the
@@ -161,6 +167,12 @@ static int text_host(struct pp_scan_writer *w, struct pp_buf *b, const struct pp
 		pp_buf_puts(b, "s latency)");
 	}
 	pp_buf_puts(b, ".\n");
+	if (scanout_timed_out(h)) {
+		pp_buf_puts(b, "Skipping host ");
+		put_name_ip(b, h);
+		pp_buf_printf(b, " due to host timeout: %zu of %zu ports not decided\n",
+			      h->nports - s.probed, h->nports);
+	}
 	if (s.probed) {
 		if (s.nignored == s.probed) {
 			pp_buf_printf(b, "All %zu scanned ports on ", s.probed);

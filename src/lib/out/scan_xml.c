@@ -7,6 +7,10 @@
  * and portprobe's probe counters, which have no element, go into an XML
  * comment just before <runstats> ("<!-- portprobe stats: probes=... -->").
  *
+ * A host cut short by --host-timeout has nmap's timedout="true" on <host>.
+ * nmap then writes no <ports>; portprobe writes the ports the host did
+ * decide (the DTD allows both), so the XML agrees with the other formats.
+ *
  * Each host is written whole when it completes, so the output so far is
  * always a well-formed prefix; end() closes the document also after an
  * interruption (exit="error" errormsg="interrupted by SIGINT"). Down hosts
@@ -172,11 +176,12 @@ static int xml_host(struct pp_scan_writer *w, struct pp_buf *b, const struct pp_
 	if (r < 0)
 		return r;
 	pp_buf_printf(b,
-		      "<host starttime=\"%lld\" endtime=\"%lld\"><status state=\"up\" "
+		      "<host starttime=\"%lld\" endtime=\"%lld\"%s><status state=\"up\" "
 		      "reason=\"%s\" reason_ttl=\"0\"/>\n<address addr=\"%s\" addrtype=\"%s\"/>\n"
 		      "<hostnames>\n",
 		      (long long)h->start.tv_sec, (long long)h->end.tv_sec,
-		      scanout_status_reason(h), pp_addr_str(&h->ip, ip, sizeof(ip)),
+		      scanout_timed_out(h) ? " timedout=\"true\"" : "", scanout_status_reason(h),
+		      pp_addr_str(&h->ip, ip, sizeof(ip)),
 		      pp_addr_family(&h->ip) == AF_INET6 ? "ipv6" : "ipv4");
 	if (h->host && strcmp(h->host, ip)) {
 		pp_buf_puts(b, "<hostname name=\"");

@@ -955,7 +955,7 @@ static struct sprobe *next_from_chunk(struct worker *w)
 
 		k_locate(s, gr, k, &h, &pidx);
 		sh = &gr->hosts[h];
-		if (!sh->timed_out && s->o.host_timeout_ns && sh->first_ns &&
+		if (!sh->timed_out && sh->disc != 2 && s->o.host_timeout_ns && sh->first_ns &&
 		    clock_now_ns() - sh->first_ns > s->o.host_timeout_ns) {
 			pthread_mutex_lock(&s->mu);
 			if (!sh->any) {
