@@ -278,3 +278,52 @@ TEST_IMPL(connect_reuse_pools_refused_sockets_and_never_self_connects)
 	close(lfd);
 	return 0;
 }
+
+struct keep_box {
+	struct connector *c;
+	int fd;
+	enum pp_state state;
+};
+
+static void on_keep(void *data, const struct pp_conn_outcome *o)
+{
+	struct keep_box *b = data;
+
+	b->state = o->state;
+	b->fd = connector_take_fd(b->c);
+}
+
+TEST_IMPL(connect_keep_hands_the_connected_fd_over)
+{
+	struct pp_loop *loop;
+	struct keep_box box = {.fd = -1};
+	struct conn_req req;
+	uint16_t port;
+	int lfd = test_listen(0, &port), afd;
+	const char *why;
+	char got[8] = {0};
+
+	ASSERT_TRUE(lfd >= 0);
+	pp_loop_new(&loop);
+	connector_new(loop, &box.c);
+	memset(&req, 0, sizeof(req));
+	pp_parse_ip("127.0.0.1", port, &req.dst, &why);
+	req.timeout_ns = clock_sec_to_ns(2);
+	req.keep = true;
+	ASSERT_EQ(connector_start(box.c, &req, on_keep, &box, NULL), 0);
+	/* a taken fd no longer keeps the loop running: it returns after the callback */
+	ASSERT_EQ(pp_loop_run(loop), 0);
+	ASSERT_STR_EQ(pp_state_name(box.state), "open");
+	ASSERT_TRUE(box.fd >= 0);
+	ASSERT_EQ(write(box.fd, "hi", 2), 2);
+	afd = accept(lfd, NULL, NULL);
+	ASSERT_TRUE(afd >= 0);
+	ASSERT_EQ(read(afd, got, sizeof(got)), 2);
+	ASSERT_STR_EQ(got, "hi");
+	pp_loop_close_fd(loop, box.fd);
+	close(afd);
+	connector_free(box.c);
+	pp_loop_free(loop);
+	close(lfd);
+	return 0;
+}

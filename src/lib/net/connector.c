@@ -108,6 +108,7 @@ struct connector {
 	size_t npools;
 	struct src_entry *srcs; /* reuse: destination -> source address cache */
 	int udp[2];             /* reuse: route lookups (v4, v6), -1 until needed */
+	int offered_fd;         /* keep: the connected fd a callback may take, or -1 */
 };
 
 static void probe_begin(struct conn_probe *p);
@@ -121,6 +122,7 @@ int connector_new(struct pp_loop *loop, struct connector **ret)
 	c->loop = loop;
 	c->active.next = c->active.prev = &c->active;
 	c->udp[0] = c->udp[1] = -1;
+	c->offered_fd = -1;
 	*ret = c;
 	return 0;
 }
@@ -231,11 +233,36 @@ static void probe_finish(struct conn_probe *p, int err, const char *syscall)
 	conn_done_cb *cb = p->cb;
 	void *data = p->data;
 
+	struct connector *c = p->owner;
+	int offered = -1;
+
 	p->out.rtt_ns = clock_now_ns() - p->t0_ns;
 	classify_outcome(&p->out, err, syscall, p->req.src_port != 0);
 	out = p->out;
+	if (!err && p->req.keep && p->connected) {
+		offered = p->fd; /* the caller may take it in the callback */
+		p->fd = -1;
+	}
 	probe_release(p);
+	c->offered_fd = offered;
 	cb(data, &out);
+	if (c->offered_fd >= 0) { /* not taken: close it as a probe is closed */
+		struct linger lg = {.l_onoff = 1, .l_linger = 0};
+
+		setsockopt(c->offered_fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		pp_loop_close_fd(c->loop, c->offered_fd);
+	}
+	c->offered_fd = -1;
+}
+
+int connector_take_fd(struct connector *c)
+{
+	int fd = c->offered_fd;
+
+	c->offered_fd = -1;
+	if (fd >= 0) /* the probe is gone: events go nowhere until the caller says */
+		pp_loop_set_handler(c->loop, fd, pool_idle_event, NULL, false);
+	return fd;
 }
 
 /* Records err and delivers it on the next loop iteration. */
