@@ -1,0 +1,10 @@
+/* list_tls_suites.h: unit tests of the TLS cipher-suite registry (test_tls_suites.c). */
+TEST_ENTRY(tls_suites_rows_of_every_kind_are_exact)
+TEST_ENTRY(tls_suites_lookup_by_id_iana_and_openssl_name)
+TEST_ENTRY(tls_suites_table_is_sorted_without_duplicate_ids_or_names)
+TEST_ENTRY(tls_suites_tls13_is_openssls_five_plus_the_registry_rest)
+TEST_ENTRY(tls_suites_for_version_lists_in_table_order_and_counts_past_max)
+TEST_ENTRY(tls_suites_strength_classes_and_names)
+TEST_ENTRY(tls_suites_sslv2_kinds_and_version_names)
+TEST_ENTRY(tls_suites_grease_and_scsv_are_told_apart)
+TEST_ENTRY(tls_suites_agree_with_openssl_ciphers)
