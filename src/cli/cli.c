@@ -1,5 +1,6 @@
 /* cli.c: error lines and output shared by the subcommands. */
 #include "cli.h"
+#include "portprobe/parse.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -65,4 +66,14 @@ _Noreturn void cli_option_error(int c, char **argv, const char *cmd)
 	if (optopt && !strncmp(arg, "--", 2))
 		cli_usage_error("option %s takes no value (see portprobe %s --help)", name, cmd);
 	cli_usage_error("unknown option '%s' (see portprobe %s --help)", name, cmd);
+}
+
+double cli_opt_seconds(const char *name, const char *arg, int allow_zero, double max)
+{
+	const char *why;
+	double v;
+
+	if (pp_parse_seconds(arg, allow_zero, max, &v, &why) < 0)
+		cli_usage_error("%s '%s' %s", name, arg, why);
+	return v;
 }

@@ -26,7 +26,11 @@ void cli_emit(struct pp_buf *b);
  * subcommand for the help hint. */
 _Noreturn void cli_option_error(int c, char **argv, const char *cmd);
 
+/* Parses a seconds option (fractions allowed, up to max) or exits 2 naming it. */
+double cli_opt_seconds(const char *name, const char *arg, int allow_zero, double max);
+
 int cmd_check(int argc, char **argv);
 int cmd_scan(int argc, char **argv);
+int cmd_tls(int argc, char **argv);
 
 #endif

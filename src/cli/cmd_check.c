@@ -149,16 +149,6 @@ static void on_signal(struct pp_loop *loop, int signo, void *data)
 }
 
 /* Parses a seconds option or exits 2 naming it. */
-static double opt_seconds(const char *name, const char *arg, int allow_zero)
-{
-	const char *why;
-	double v;
-
-	if (pp_parse_seconds(arg, allow_zero, 86400, &v, &why) < 0)
-		cli_usage_error("%s '%s' %s", name, arg, why);
-	return v;
-}
-
 static uint16_t opt_port(const char *name, const char *arg)
 {
 	const char *why;
@@ -187,7 +177,7 @@ int cmd_check(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":t:a:d:46o:w:c:qH:p:h", check_options, NULL)) != -1) {
 		switch (c) {
 		case 't':
-			opts.timeout = opt_seconds("--timeout", optarg, 0);
+			opts.timeout = cli_opt_seconds("--timeout", optarg, 0, 86400);
 			break;
 		case 'a':
 			if (pp_parse_uint(optarg, 1, 1000, &opts.attempts, &why) < 0)
@@ -195,7 +185,7 @@ int cmd_check(int argc, char **argv)
 						why);
 			break;
 		case 'd':
-			opts.retry_delay = opt_seconds("--retry-delay", optarg, 1);
+			opts.retry_delay = cli_opt_seconds("--retry-delay", optarg, 1, 86400);
 			break;
 		case OPT_SOURCE_PORT:
 			opts.source_port = opt_port("--source-port", optarg);
@@ -231,10 +221,10 @@ int cmd_check(int argc, char **argv)
 				    optarg);
 			break;
 		case 'w':
-			nagios.warning = opt_seconds("--warning", optarg, 1);
+			nagios.warning = cli_opt_seconds("--warning", optarg, 1, 86400);
 			break;
 		case 'c':
-			nagios.critical = opt_seconds("--critical", optarg, 1);
+			nagios.critical = cli_opt_seconds("--critical", optarg, 1, 86400);
 			break;
 		case 'q':
 			run.quiet = true;
