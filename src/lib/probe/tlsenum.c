@@ -165,7 +165,7 @@ struct pp_tls {
 	struct pp_loop *loop;
 	struct connector *conn;
 	struct resolver *res;
-	SSL_CTX *ctx[3]; /* RSA, ECDSA, EdDSA offers */
+	SSL_CTX *ctx; /* cert jobs */
 	X509_STORE *store;
 	struct target **targets;
 	size_t ntargets, cap;
@@ -1048,6 +1048,18 @@ static int job_build_hello(struct job *j)
 	return tls_hello_build(&j->out, &spec);
 }
 
+/* What a cert job of each type offers: TLS <= 1.2 suites by authentication,
+ * and signature algorithms (which pick the certificate in TLS 1.3). */
+static const struct {
+	const char *ciphers, *sigalgs;
+} cert_offer[3] = {
+    {"aRSA:@SECLEVEL=0", "RSA+SHA256:RSA+SHA384:RSA+SHA512:RSA-PSS+SHA256:RSA-PSS+SHA384:"
+			 "RSA-PSS+SHA512:rsa_pss_pss_sha256:rsa_pss_pss_sha384:"
+			 "rsa_pss_pss_sha512:RSA+SHA224:RSA+SHA1"},
+    {"aECDSA:@SECLEVEL=0", "ECDSA+SHA256:ECDSA+SHA384:ECDSA+SHA512:ECDSA+SHA224:ECDSA+SHA1"},
+    {"aECDSA:@SECLEVEL=0", "ed25519:ed448"},
+};
+
 /* Sets up the libssl handshake of a cert job on j->fd. */
 static int job_ssl_setup(struct job *j)
 {
@@ -1056,8 +1068,10 @@ static int job_ssl_setup(struct job *j)
 		   : j->cert_probe & TLS_CERT_PROBE_ECDSA ? 1
 							  : 2;
 
-	j->ssl = SSL_new(e->ctx[type]);
-	if (!j->ssl || !SSL_set_fd(j->ssl, j->fd))
+	j->ssl = SSL_new(e->ctx);
+	if (!j->ssl || !SSL_set_fd(j->ssl, j->fd) ||
+	    !SSL_set_cipher_list(j->ssl, cert_offer[type].ciphers) ||
+	    !SSL_set1_sigalgs_list(j->ssl, cert_offer[type].sigalgs))
 		return -ENOMEM;
 	if ((j->cert_probe & TLS_CERT_PROBE_SNI) && j->t->r->sni)
 		SSL_set_tlsext_host_name(j->ssl, j->t->r->sni);
@@ -1504,7 +1518,10 @@ static void start_targets(struct pp_tls *e)
 
 /* ---- the engine ------------------------------------------------------------------ */
 
-static int ctx_new(SSL_CTX **ret, const char *ciphers, const char *sigalgs)
+/* One client context for every cert job; the type-specific offer (suites
+ * and signature algorithms) is set per connection, since each SSL_CTX_new
+ * costs OpenSSL 3 milliseconds. */
+static int ctx_new(SSL_CTX **ret)
 {
 	SSL_CTX *c = SSL_CTX_new(TLS_client_method());
 
@@ -1514,17 +1531,34 @@ static int ctx_new(SSL_CTX **ret, const char *ciphers, const char *sigalgs)
 	SSL_CTX_set_min_proto_version(c, TLS1_VERSION);
 	SSL_CTX_set_max_proto_version(c, TLS1_3_VERSION);
 	SSL_CTX_set_verify(c, SSL_VERIFY_NONE, NULL);
-	if (!SSL_CTX_set_cipher_list(c, ciphers) ||
-	    !SSL_CTX_set_ciphersuites(c, "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:"
+	if (!SSL_CTX_set_ciphersuites(c, "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:"
 					 "TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_CCM_SHA256:"
-					 "TLS_AES_128_CCM_8_SHA256") ||
-	    !SSL_CTX_set1_sigalgs_list(c, sigalgs)) {
+					 "TLS_AES_128_CCM_8_SHA256")) {
 		SSL_CTX_free(c);
 		return -EINVAL;
 	}
 	SSL_CTX_set1_groups_list(c, "X25519:P-256:P-384:P-521:X448:ffdhe2048:ffdhe3072:"
 				    "ffdhe4096:ffdhe6144:ffdhe8192");
 	*ret = c;
+	return 0;
+}
+
+/* The system's trust anchors, looked up by subject hash in the certificate
+ * directory when a chain needs one (SSL_CERT_DIR, else OpenSSL's default),
+ * plus SSL_CERT_FILE when set. Not X509_STORE_set_default_paths(): in
+ * OpenSSL 3 it also adds a store loader that lists the whole directory for
+ * every lookup, milliseconds per certificate. */
+static int store_system(X509_STORE *st)
+{
+	const char *dir = getenv(X509_get_default_cert_dir_env());
+	const char *file = getenv(X509_get_default_cert_file_env());
+	X509_LOOKUP *lk = X509_STORE_add_lookup(st, X509_LOOKUP_hash_dir());
+
+	if (!lk ||
+	    !X509_LOOKUP_add_dir(lk, dir ? dir : X509_get_default_cert_dir(), X509_FILETYPE_PEM))
+		return -EINVAL;
+	if (file && !X509_STORE_load_file(st, file))
+		return -EINVAL;
 	return 0;
 }
 
@@ -1551,13 +1585,7 @@ int pp_tls_new(const struct pp_tls_opts *o, struct pp_tls **ret, const char **wh
 		free(e);
 		return -EINVAL;
 	}
-	if ((r = ctx_new(&e->ctx[0], "aRSA:@SECLEVEL=0",
-			 "RSA+SHA256:RSA+SHA384:RSA+SHA512:RSA-PSS+SHA256:RSA-PSS+SHA384:"
-			 "RSA-PSS+SHA512:rsa_pss_pss_sha256:rsa_pss_pss_sha384:"
-			 "rsa_pss_pss_sha512:RSA+SHA224:RSA+SHA1")) < 0 ||
-	    (r = ctx_new(&e->ctx[1], "aECDSA:@SECLEVEL=0",
-			 "ECDSA+SHA256:ECDSA+SHA384:ECDSA+SHA512:ECDSA+SHA224:ECDSA+SHA1")) < 0 ||
-	    (r = ctx_new(&e->ctx[2], "aECDSA:@SECLEVEL=0", "ed25519:ed448")) < 0) {
+	if ((r = ctx_new(&e->ctx)) < 0) {
 		*why = "OpenSSL refused the probe settings";
 		pp_tls_free(e);
 		return r;
@@ -1573,8 +1601,10 @@ int pp_tls_new(const struct pp_tls_opts *o, struct pp_tls **ret, const char **wh
 			pp_tls_free(e);
 			return -EINVAL;
 		}
-	} else {
-		X509_STORE_set_default_paths(e->store);
+	} else if (store_system(e->store) < 0) {
+		*why = "cannot load the system's trust store";
+		pp_tls_free(e);
+		return -EINVAL;
 	}
 	*ret = e;
 	return 0;
@@ -1683,8 +1713,7 @@ void pp_tls_free(struct pp_tls *e)
 	connector_free(e->conn);
 	if (e->loop)
 		pp_timer_stop(e->loop, &e->kick);
-	for (int i = 0; i < 3; i++)
-		SSL_CTX_free(e->ctx[i]);
+	SSL_CTX_free(e->ctx);
 	X509_STORE_free(e->store);
 	free(e);
 }
