@@ -181,7 +181,7 @@ size_t tls_out_found_by(unsigned found_by, const char **names, size_t max)
 
 const char *tls_out_error_class(const struct tls_report *r)
 {
-	return pp_error_message(r->error);
+	return r->error_kind ? r->error_kind : pp_error_message(r->error);
 }
 
 int tls_out_flush(FILE *f, struct pp_buf *b)

@@ -75,7 +75,8 @@ enum job_end {
 	END_HELLO,      /* a ServerHello (or HRR, or SSLv2 ServerHello) */
 	END_REFUSED,    /* an alert, or a clean close with no hello */
 	END_SILENT,     /* timeout */
-	END_RESET,      /* reset or truncated mid-record: maybe intolerance */
+	END_RESET,      /* reset before any answer: maybe hello intolerance */
+	END_TRUNCATED,  /* a record or message cut short (closed, or then silence) */
 	END_NOT_TLS,    /* what came back is not TLS */
 	END_BROKEN,     /* malformed or oversized */
 	END_CONNECT,    /* the TCP connect failed: a target verdict */
@@ -151,7 +152,14 @@ struct target {
 	uint64_t next_start;
 	struct pp_timer delay;
 	struct lookup *lookup;
-	bool failed; /* a target verdict: cancel the rest */
+	bool failed;         /* a target verdict: cancel the rest */
+	bool failed_quietly; /* gave up on a port that answers nothing TLS */
+	bool answered;       /* some probe got a TLS answer (a hello, an alert, a handshake) */
+	unsigned dead;       /* probes that failed before anything was answered */
+	char *cert_fail;     /* the first cert job's failure, while no chain came */
+	int worst; /* the most telling probe failure (rank), for a target that gave nothing */
+	enum job_end worst_end;
+	char *worst_detail;
 	bool reported;
 	struct penum pe[TLS_P_COUNT];
 	unsigned cert_jobs_left;
@@ -341,6 +349,10 @@ static void job_free(struct job *j)
 
 static void queue(struct target *t, struct job *j)
 {
+	if (j && t->failed_quietly) {
+		job_free(j);
+		return;
+	}
 	if (!j) {
 		note(t, "out of memory: a probe was dropped");
 		return;
@@ -641,7 +653,7 @@ static void enum_result(struct target *t, struct job *j)
 		enum_done(t, j->proto);
 		return;
 	}
-	if ((j->end == END_RESET || j->end == END_SILENT) && j->noffer > CHUNK_MIN) {
+	if ((j->end == END_RESET || j->end == END_SILENT) && j->noffer > CHUNK_MIN && t->answered) {
 		/* hello intolerance? offer half now, half later */
 		size_t half = j->noffer / 2;
 		uint16_t *np =
@@ -661,7 +673,7 @@ static void enum_result(struct target *t, struct job *j)
 		}
 	}
 	if (j->end == END_RESET || j->end == END_SILENT || j->end == END_BROKEN ||
-	    j->end == END_NOT_TLS) {
+	    j->end == END_NOT_TLS || j->end == END_TRUNCATED) {
 		note(t, "%s: %zu suites not decided: %s", proto_name(j->proto), j->noffer,
 		     j->detail ? j->detail : "no answer");
 		if (t->r->support[j->proto] == TLS_SUPPORT_UNTESTED)
@@ -845,7 +857,41 @@ static void job_end(struct job *j, enum job_end end)
 	}
 	if (end == END_STARTTLS) {
 		target_fail(t, PP_ERROR_OTHER, j->detail);
+		t->r->error_kind = "STARTTLS failed";
 		goto out;
+	}
+	if (end == END_HELLO || end == END_SSL_OK || (end == END_REFUSED && j->alert))
+		t->answered = true;
+	if (!t->answered &&
+	    (end == END_SILENT || end == END_RESET || end == END_TRUNCATED || end == END_NOT_TLS ||
+	     end == END_BROKEN) &&
+	    ++t->dead >= 2) {
+		/* two probes failed and nothing ever answered TLS: the port does
+		 * not speak it (or not to us); stop rather than wait out every
+		 * probe's timeout */
+		while (t->qhead) {
+			struct job *q = t->qhead;
+
+			t->qhead = q->next;
+			t->jobs--;
+			job_free(q);
+		}
+		t->qtail = NULL;
+		t->failed_quietly = true;
+	}
+	{
+		/* remembered in case nothing else is learned from the target */
+		static const int rank[] = {
+		    [END_NOT_TLS] = 6, [END_BROKEN] = 5, [END_TRUNCATED] = 4,
+		    [END_RESET] = 3,   [END_SILENT] = 2, [END_SSL_FAILED] = 1,
+		};
+
+		if ((size_t)end < sizeof(rank) / sizeof(rank[0]) && rank[end] > t->worst) {
+			t->worst = rank[end];
+			t->worst_end = end;
+			free(t->worst_detail);
+			t->worst_detail = j->detail ? strdup(j->detail) : NULL;
+		}
 	}
 	switch (j->kind) {
 	case JOB_ENUM:
@@ -933,8 +979,12 @@ static void job_end(struct job *j, enum job_end end)
 		break;
 	}
 	case JOB_CERT:
-		if (end == END_SSL_OK)
+		if (end == END_SSL_OK) {
 			cert_keep(t, j);
+		} else if (j->detail && !t->cert_fail) {
+			t->cert_fail = j->detail; /* why no chain came, if none does */
+			j->detail = NULL;
+		}
 		break;
 	}
 	/* a lower version's groups wait for the higher ones to finish */
@@ -968,6 +1018,12 @@ static void job_on_timeout(struct pp_loop *loop, struct pp_timer *tm, void *data
 		tls_starttls_abort(j->st, "timed out");
 		job_detail(j, "%s", tls_starttls_error(j->st));
 		job_end(j, END_STARTTLS);
+		return;
+	}
+	if (j->kind != JOB_CERT && j->rd_used && j->rd.total && !j->have_sh) {
+		job_detail(j, "%zu bytes of a TLS answer, then nothing for %.1f s", j->rd.total,
+			   (double)j->t->e->o.timeout_ns / 1e9);
+		job_end(j, END_TRUNCATED);
 		return;
 	}
 	job_end(j, j->kind == JOB_CERT ? END_SSL_FAILED : END_SILENT);
@@ -1452,6 +1508,35 @@ static void target_finish(struct target *t)
 	t->reported = true;
 	if (!t->failed)
 		judge_chains(t);
+	if (!t->failed && !t->r->ndeps && !t->r->nciphers && t->worst) {
+		/* the port answered nothing TLS: say how */
+		static const struct {
+			enum job_end end;
+			enum pp_error err;
+			const char *kind;
+		} cls[] = {
+		    {END_NOT_TLS, PP_ERROR_OTHER, "Not a TLS server"},
+		    {END_BROKEN, PP_ERROR_OTHER, "Malformed TLS answer"},
+		    {END_TRUNCATED, PP_ERROR_OTHER, "Truncated TLS answer"},
+		    {END_RESET, PP_ERROR_OTHER, "Connection reset in handshake"},
+		    {END_SILENT, PP_ERROR_TIMEOUT, "No TLS answer"},
+		    {END_SSL_FAILED, PP_ERROR_OTHER, "Handshake failed"},
+		};
+
+		for (size_t i = 0; i < sizeof(cls) / sizeof(cls[0]); i++)
+			if (cls[i].end == t->worst_end) {
+				t->r->error = cls[i].err;
+				t->r->error_kind = cls[i].kind;
+				t->r->error_detail = t->worst_detail;
+				t->worst_detail = NULL;
+			}
+	} else if (!t->failed && !t->r->ndeps && t->cert_fail) {
+		/* hellos were answered, but no handshake delivered a certificate */
+		t->r->error = PP_ERROR_OTHER;
+		t->r->error_kind = "Handshake failed";
+		t->r->error_detail = t->cert_fail;
+		t->cert_fail = NULL;
+	}
 	clock_gettime(CLOCK_REALTIME, &t->r->end);
 	e->done[e->ndone++] = t->r;
 	e->running--;
@@ -1468,10 +1553,12 @@ static void target_begin(struct target *t)
 	static const enum tls_proto order[] = {TLS_P_TLS12, TLS_P_TLS13, TLS_P_TLS11,
 					       TLS_P_TLS10, TLS_P_SSL3,  TLS_P_SSL2};
 
+	/* certificates first: a handshake also tells early whether the port
+	 * speaks TLS at all */
+	start_certs(t);
 	if (!e->o.cert_only)
 		for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
 			start_enum(t, order[i]);
-	start_certs(t);
 	target_pump(t);
 }
 
@@ -1703,6 +1790,8 @@ void pp_tls_free(struct pp_tls *e)
 		}
 		if (!t->reported)
 			tls_report_free(t->r);
+		free(t->worst_detail);
+		free(t->cert_fail);
 		free(t);
 	}
 	for (size_t i = 0; i < e->ndone; i++)

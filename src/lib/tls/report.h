@@ -39,26 +39,26 @@ enum tls_support {
 };
 
 enum tls_order {
-	TLS_ORDER_NONE = 0,        /* no suite accepted (or not probed) */
-	TLS_ORDER_SERVER,          /* the server chooses: order[] is its preference */
-	TLS_ORDER_CLIENT,          /* the server follows the client's order */
-	TLS_ORDER_INDETERMINATE,   /* one suite only, or the two probes disagreed with both */
+	TLS_ORDER_NONE = 0,      /* no suite accepted (or not probed) */
+	TLS_ORDER_SERVER,        /* the server chooses: order[] is its preference */
+	TLS_ORDER_CLIENT,        /* the server follows the client's order */
+	TLS_ORDER_INDETERMINATE, /* one suite only, or the two probes disagreed with both */
 };
 
 /* One accepted (protocol, suite). */
 struct tls_accepted {
 	enum tls_proto proto;
-	uint16_t id;        /* cipher suite (SSLv2: 0, see v2_id) */
-	uint32_t v2_id;     /* SSLv2 cipher spec, 0 otherwise */
-	uint16_t group;     /* the key exchange group the server chose for it (ECDHE curve,
+	uint16_t id;      /* cipher suite (SSLv2: 0, see v2_id) */
+	uint32_t v2_id;   /* SSLv2 cipher spec, 0 otherwise */
+	uint16_t group;   /* the key exchange group the server chose for it (ECDHE curve,
 			       TLS 1.3 key_share or HRR group), 0 when none or unseen */
-	uint16_t dh_bits;   /* DHE: prime bits from ServerKeyExchange, 0 otherwise */
+	uint16_t dh_bits; /* DHE: prime bits from ServerKeyExchange, 0 otherwise */
 };
 
 /* A key exchange group the server accepts, and in which protocols. */
 struct tls_group {
-	uint16_t id;       /* IANA supported_groups code point */
-	unsigned protos;   /* 1u << enum tls_proto */
+	uint16_t id;     /* IANA supported_groups code point */
+	unsigned protos; /* 1u << enum tls_proto */
 };
 
 /* Which probe found a certificate chain. */
@@ -72,23 +72,23 @@ enum tls_cert_probe {
 
 /* One certificate chain the port serves. */
 struct tls_deployment {
-	size_t n;                     /* certificates sent */
-	unsigned char **der;          /* n DER encodings, leaf first, as sent */
+	size_t n;            /* certificates sent */
+	unsigned char **der; /* n DER encodings, leaf first, as sent */
 	size_t *der_len;
-	struct tls_cert_info *certs;  /* n summaries */
-	struct tls_chain_info chain;  /* verdicts over the chain as sent */
-	struct tls_ocsp_info ocsp;    /* the stapled OCSP response, if any */
-	unsigned char *ocsp_der;      /* the staple's bytes as sent (malloc), NULL when none */
-	size_t ocsp_der_len;          /* bytes in ocsp_der */
-	unsigned found_by;            /* enum tls_cert_probe bits, every probe that saw it */
-	uint16_t version, suite;      /* what its first handshake negotiated */
+	struct tls_cert_info *certs; /* n summaries */
+	struct tls_chain_info chain; /* verdicts over the chain as sent */
+	struct tls_ocsp_info ocsp;   /* the stapled OCSP response, if any */
+	unsigned char *ocsp_der;     /* the staple's bytes as sent (malloc), NULL when none */
+	size_t ocsp_der_len;         /* bytes in ocsp_der */
+	unsigned found_by;           /* enum tls_cert_probe bits, every probe that saw it */
+	uint16_t version, suite;     /* what its first handshake negotiated */
 };
 
 struct tls_report {
-	char *host;           /* as given (name or address literal) */
-	struct pp_addr ip;    /* the address used, port set; len 0 when unresolved */
+	char *host;        /* as given (name or address literal) */
+	struct pp_addr ip; /* the address used, port set; len 0 when unresolved */
 	uint16_t port;
-	char *sni;            /* the server_name sent, NULL when none */
+	char *sni; /* the server_name sent, NULL when none */
 	enum tls_starttls starttls;
 	struct timespec start, end;
 
@@ -96,12 +96,15 @@ struct tls_report {
 	 * STARTTLS refused); error is PP_ERROR_NONE when the target answered */
 	enum pp_error error;
 	char *error_detail;
+	const char *error_kind; /* a TLS-level class ("Not a TLS server", "STARTTLS failed",
+				   ...) that says more than error; NULL to use error's */
 
 	enum tls_support support[TLS_P_COUNT];
 	struct tls_accepted *ciphers; /* per protocol in the order they were found */
 	size_t nciphers;
 	enum tls_order order[TLS_P_COUNT];
-	uint16_t *server_order[TLS_P_COUNT]; /* TLS_ORDER_SERVER: the suites, most preferred first */
+	uint16_t
+	    *server_order[TLS_P_COUNT]; /* TLS_ORDER_SERVER: the suites, most preferred first */
 	size_t nserver_order[TLS_P_COUNT];
 	struct tls_group *groups;
 	size_t ngroups;
