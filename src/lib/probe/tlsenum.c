@@ -1241,7 +1241,31 @@ static void job_read_events(struct job *j)
 		job_end(j, END_HELLO); /* what came after the hello does not matter */
 		return;
 	}
-	job_detail(j, "%s", tls_event_name(r));
+	if (r == TLS_ERR_NOT_TLS && j->rd.in_len) {
+		/* show what came instead: printable text as text, else hex */
+		char text[40], hex[3 * 12 + 1];
+		size_t n = j->rd.in_len < 32 ? j->rd.in_len : 32, k = 0, h = 0;
+		bool printable = true;
+
+		for (size_t i = 0; i < n; i++) {
+			uint8_t c = j->rd.in[i];
+
+			if (c == '\r' || c == '\n')
+				break;
+			printable = printable && c >= 0x20 && c < 0x7f;
+			text[k++] = printable ? (char)c : '?';
+		}
+		text[k] = '\0';
+		for (size_t i = 0; i < n && i < 12; i++)
+			h += (size_t)snprintf(hex + h, sizeof(hex) - h, "%s%02X", i ? " " : "",
+					      j->rd.in[i]);
+		if (printable && k)
+			job_detail(j, "the answer starts with \"%s\"", text);
+		else
+			job_detail(j, "the answer starts with bytes %s", hex);
+	} else {
+		job_detail(j, "%s", tls_event_name(r));
+	}
 	job_end(j, r == TLS_ERR_NOT_TLS     ? END_NOT_TLS
 		   : r == TLS_ERR_TRUNCATED ? END_RESET
 		   : r == -ENOMEM           ? END_LOCAL
