@@ -1655,20 +1655,31 @@ static int ctx_new(SSL_CTX **ret)
 }
 
 /* The system's trust anchors, looked up by subject hash in the certificate
- * directory when a chain needs one (SSL_CERT_DIR, else OpenSSL's default),
- * plus SSL_CERT_FILE when set. Not X509_STORE_set_default_paths(): in
- * OpenSSL 3 it also adds a store loader that lists the whole directory for
- * every lookup, milliseconds per certificate. */
+ * directory when a chain needs one (SSL_CERT_DIR, else OpenSSL's default).
+ * Not X509_STORE_set_default_paths(): in OpenSSL 3 it also adds a store
+ * loader that lists the whole directory for every lookup, and it parses the
+ * whole bundle file up front (25 ms for Debian's, more than a probe). A
+ * SSL_CERT_FILE is loaded too unless it is the system bundle itself (whose
+ * certificates the hashed directory already holds). */
 static int store_system(X509_STORE *st)
 {
 	const char *dir = getenv(X509_get_default_cert_dir_env());
 	const char *file = getenv(X509_get_default_cert_file_env());
 	X509_LOOKUP *lk = X509_STORE_add_lookup(st, X509_LOOKUP_hash_dir());
+	char *a, *b;
+	bool system_bundle;
 
 	if (!lk ||
 	    !X509_LOOKUP_add_dir(lk, dir ? dir : X509_get_default_cert_dir(), X509_FILETYPE_PEM))
 		return -EINVAL;
-	if (file && !X509_STORE_load_file(st, file))
+	if (!file)
+		return 0;
+	a = realpath(file, NULL);
+	b = realpath(X509_get_default_cert_file(), NULL);
+	system_bundle = a && b && !strcmp(a, b);
+	free(a);
+	free(b);
+	if (!system_bundle && !X509_STORE_load_file(st, file))
 		return -EINVAL;
 	return 0;
 }
