@@ -48,7 +48,7 @@ pp_pairs() { jq -r '.[0].ciphers[] | "\(.protocol) \(.iana)"' "$1" | sort -u; }
 leaf_fp=$(openssl x509 -in "$p/leaf.pem" -noout -fingerprint -sha256 | cut -d= -f2)
 
 echo "portprobe $("$PORTPROBE" --version | cut -d' ' -f2), $(nmap --version | head -1)," \
-	"$(sslscan --version 2>&1 | grep -o '[0-9][0-9.]*' | head -1 | sed 's/^/sslscan /'), $(nproc) CPUs, R=$R"
+	"sslscan $(sslscan --version 2>&1 | grep -o '[0-9]\+\.[0-9.]\+' | head -1), $(nproc) CPUs, R=$R"
 echo
 echo "| case | portprobe | median (min..max) | peer | median (min..max) | ratio peer/portprobe | check |"
 echo "|---|---|---|---|---|---|---|"
