@@ -103,6 +103,14 @@ rc=0
 line=$("$pp" tls -t 3 --cert-only --ca-file "$work/cert.pem" -o nagios -w 10 -c 5 "localhost:$s1") || rc=$?
 [ "$rc" = 0 ] || fail "nagios -w 10: exit $rc, expected 0: $line"
 
+# --delay spaces the connections to one target: 3 certificate probes, 2 gaps
+t0=$(date +%s%N)
+"$pp" tls -t 3 --cert-only --delay 0.3 -o json "127.0.0.1:$s1" >"$work/delay.json" || true
+ms=$((($(date +%s%N) - t0) / 1000000))
+[ "$ms" -ge 600 ] || fail "--delay 0.3: 3 connections took $ms ms (expected >= 600)"
+got=$(jq -c '[.[0].connections, (.[0].certificates | length)]' "$work/delay.json")
+[ "$got" = '[3,1]' ] || fail "--delay 0.3: $got"
+
 # a refused port: a classified failure, exit 1
 start_server dummy -cert "$work/cert.pem" -key "$work/key.pem"
 closed=$PORT
