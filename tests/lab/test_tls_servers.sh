@@ -8,8 +8,8 @@
 # verdict equals nmap's; S5's server order is the configured one; the number
 # of certificate chains and their verdicts are exact. S7-S12: expired,
 # wrong name, self-signed, not yet valid, Ed25519, missing intermediate,
-# each with its own verdict. Each STARTTLS protocol: the suites of S2 and a
-# verified chain. Hostile peers (garbage, truncated, stall, reset, a 1 MB
+# each with its own verdict. Each STARTTLS protocol: the suites of S2 (and
+# of nmap and sslscan, where they speak it, in this run) and a verified chain. Hostile peers (garbage, truncated, stall, reset, a 1 MB
 # chain): a classified error, within the timeout. Also over ::1.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -32,12 +32,29 @@ for id in s1 s2 s3 s4 s5; do
 		tls_oracle_nmap "${TLS_LAB_PORT[$id]}" "$LAB_DIR/or-$id") &
 	oracle_pids+=($!)
 done
+# STARTTLS: one nmap for the nine protocols it speaks (not sieve); sslscan
+# for the seven it speaks (its 2.0.7 LDAP STARTTLS is broken, see
+# test_tls_lab.sh; no nntp, no sieve)
+declare -A sslscan_flag=([smtp]=--starttls-smtp [imap]=--starttls-imap [pop3]=--starttls-pop3
+	[ftp]=--starttls-ftp [xmpp]=--starttls-xmpp [postgres]=--starttls-psql
+	[mysql]=--starttls-mysql)
+starttls_ports=""
+for proto in "${TLS_LAB_STARTTLS[@]}"; do
+	[ "$proto" = sieve ] || starttls_ports+="${starttls_ports:+,}${TLS_LAB_PORT[$proto]}"
+done
+tls_oracle_nmap "$starttls_ports" "$LAB_DIR/or-starttls" &
+oracle_pids+=($!)
+for proto in "${!sslscan_flag[@]}"; do
+	tls_oracle_sslscan "${TLS_LAB_PORT[$proto]}" "$LAB_DIR/or-$proto" "${sslscan_flag[$proto]}" \
+		--no-groups --no-heartbleed --no-renegotiation --no-fallback --no-compression &
+	oracle_pids+=($!)
+done
 
 # probe ID [ARGS...]: portprobe tls -o json on server ID; sets J (the file)
 probe() {
 	local id=$1 rc=0
 	shift
-	J=$out-$id.json
+	J=$out-$id${PROBE_TAG:-}.json
 	in_tls "$pp" tls -t 5 -o json --ca-file "$ca" "$@" "${TARGET:-127.0.0.1}:${TLS_LAB_PORT[$id]}" \
 		>"$J" 2>"$out-$id.err" || rc=$?
 	RC=$rc
@@ -78,10 +95,13 @@ assert_json "$J" '[.[0].ciphers[] | select(.enc | test("3DES|RC4"))] | length | 
 # ---- certificate verdicts
 declare -A verdict=([s7]=expired [s9]=self-signed [s10]=not-yet-valid [s11]=ok [s12]=incomplete-chain)
 for id in s7 s9 s10 s11 s12; do
-	probe "$id" --cert-only
+	probe "$id"
 	assert_json "$J" '.[0].certificates[0].verdict' "${verdict[$id]}"
+	# the same s_server defaults as S2 (an Ed25519 key takes ECDSA suites instead)
+	[ "$id" = s11 ] ||
+		assert_eq "$id pairs = s2's" "$(cat "$TLS_LAB_EXPECTED/s2.pairs")" "$(pairs "$J")"
 done
-probe s8 --cert-only
+probe s8
 assert_json "$J" '[.[0].certificates[0].verified, .[0].certificates[0].hostname_match, .[0].certificates[0].verdict] | tojson' \
 	'[true,false,"name-mismatch"]'
 probe s11 --cert-only
@@ -100,7 +120,7 @@ for proto in "${TLS_LAB_STARTTLS[@]}"; do
 	assert_json "$J" '[.[0].certificates[0].verdict, .[0].error] | tojson' '["ok",null]'
 done
 # a STARTTLS protocol the server does not speak: a classified failure
-probe smtp --starttls imap --cert-only
+PROBE_TAG=-wrong probe smtp --starttls imap --cert-only
 assert_json "$J" '.[0].error.class' "STARTTLS failed"
 
 # ---- hostile peers: a classified error within the timeout, never a hang
@@ -131,5 +151,13 @@ for id in s1 s2 s3 s4 s5; do
 	assert_eq "$id nmap = portprobe" "$(cat "$LAB_DIR/or-$id.nmap.pairs")" "$(pairs "$out-$id.json")"
 	assert_eq "$id nmap order = portprobe" "$(cat "$LAB_DIR/or-$id.nmap.order")" \
 		"$(jq -r '.[0].server_order | to_entries[] | select(.value != null) | "\(.key) \(.value)"' "$out-$id.json")"
+done
+for proto in "${TLS_LAB_STARTTLS[@]}"; do
+	[ "$proto" = sieve ] ||
+		assert_eq "$proto nmap = portprobe" "$(cat "$LAB_DIR/or-starttls.${TLS_LAB_PORT[$proto]}.nmap.pairs")" \
+			"$(pairs "$out-$proto.json")"
+	[ -z "${sslscan_flag[$proto]:-}" ] ||
+		assert_eq "$proto sslscan = portprobe" "$(cat "$LAB_DIR/or-$proto.sslscan.pairs")" \
+			"$(pairs "$out-$proto.json")"
 done
 lab_finish
