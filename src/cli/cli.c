@@ -77,3 +77,13 @@ double cli_opt_seconds(const char *name, const char *arg, int allow_zero, double
 		cli_usage_error("%s '%s' %s", name, arg, why);
 	return v;
 }
+
+const char *cli_opt_dns_servers(const char *arg)
+{
+	static char csv[1024];
+	const char *why;
+
+	if (pp_parse_dns_servers(arg, csv, sizeof(csv), &why) < 0)
+		cli_usage_error("--dns-server '%s' %s", arg, why);
+	return csv;
+}

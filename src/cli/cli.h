@@ -29,6 +29,10 @@ _Noreturn void cli_option_error(int c, char **argv, const char *cmd);
 /* Parses a seconds option (fractions allowed, up to max) or exits 2 naming it. */
 double cli_opt_seconds(const char *name, const char *arg, int allow_zero, double max);
 
+/* Parses a --dns-server value into c-ares' form (kept in static storage) or
+ * exits 2 naming it. */
+const char *cli_opt_dns_servers(const char *arg);
+
 int cmd_check(int argc, char **argv);
 int cmd_scan(int argc, char **argv);
 int cmd_tls(int argc, char **argv);

@@ -161,7 +161,6 @@ static uint16_t opt_port(const char *name, const char *arg)
 
 int cmd_check(int argc, char **argv)
 {
-	static char dns_csv[1024];
 	struct pp_check_opts opts;
 	struct pp_nagios_opts nagios = {.warning = -1, .critical = -1};
 	struct check_run run;
@@ -204,9 +203,7 @@ int cmd_check(int argc, char **argv)
 			opts.all_addresses = true;
 			break;
 		case OPT_DNS_SERVER:
-			if (pp_parse_dns_servers(optarg, dns_csv, sizeof(dns_csv), &why) < 0)
-				cli_usage_error("--dns-server '%s' %s", optarg, why);
-			opts.dns_servers = dns_csv;
+			opts.dns_servers = cli_opt_dns_servers(optarg);
 			break;
 		case 'o':
 			if (!strcmp(optarg, "text"))

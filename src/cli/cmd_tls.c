@@ -168,7 +168,6 @@ static void split_target(const char *arg, char *host, size_t hostlen, uint16_t *
 
 int cmd_tls(int argc, char **argv)
 {
-	static char dns_csv[1024];
 	struct pp_tls_opts o;
 	struct tls_run run;
 	enum pp_tls_format fmt = PP_TLS_TEXT;
@@ -230,9 +229,7 @@ int cmd_tls(int argc, char **argv)
 						why);
 			break;
 		case OPT_DNS_SERVER:
-			if (pp_parse_dns_servers(optarg, dns_csv, sizeof(dns_csv), &why) < 0)
-				cli_usage_error("--dns-server '%s' %s", optarg, why);
-			o.dns_servers = dns_csv;
+			o.dns_servers = cli_opt_dns_servers(optarg);
 			break;
 		case '4':
 			want4 = 1;

@@ -26,14 +26,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-enum { listen_backlog = 128, max_arg_len = 256 };
-
-/* One parsed ADDR:PORT argument. */
-struct listen_addr {
-	struct sockaddr_storage ss;
-	socklen_t len;
-	int family;
-};
+#include "lab_listen.h"
 
 static volatile sig_atomic_t stop_requested;
 
@@ -52,158 +45,6 @@ static void usage(FILE *out)
 	      "  every socket listens, closes each accepted connection, exits 0 on\n"
 	      "  SIGTERM or SIGINT.\n",
 	      out);
-}
-
-/* Parses a decimal port 1..65535; returns 0 on success, -1 otherwise. */
-static int parse_port(const char *text, in_port_t *port)
-{
-	char *end = NULL;
-	long value;
-
-	if (text[0] < '0' || text[0] > '9') {
-		return -1;
-	}
-	errno = 0;
-	value = strtol(text, &end, 10);
-	if (errno != 0 || end == text || *end != '\0' || value < 1 || value > 65535) {
-		return -1;
-	}
-	*port = (in_port_t)value;
-	return 0;
-}
-
-/* Parses "1.2.3.4:80" or "[2001:db8::1]:80"; returns 0 on success, -1 otherwise. */
-static int parse_listen_addr(const char *arg, struct listen_addr *out)
-{
-	char host[max_arg_len];
-	const char *port_text;
-	size_t host_len;
-	in_port_t port;
-
-	memset(out, 0, sizeof(*out));
-	if (arg[0] == '[') {
-		const char *close = strchr(arg, ']');
-
-		if (close == NULL || close[1] != ':') {
-			return -1;
-		}
-		host_len = (size_t)(close - (arg + 1));
-		if (host_len == 0 || host_len >= sizeof(host)) {
-			return -1;
-		}
-		memcpy(host, arg + 1, host_len);
-		host[host_len] = '\0';
-		port_text = close + 2;
-		if (parse_port(port_text, &port) != 0) {
-			return -1;
-		}
-		{
-			struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&out->ss;
-
-			if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1) {
-				return -1;
-			}
-			sin6->sin6_family = AF_INET6;
-			sin6->sin6_port = htons(port);
-			out->len = (socklen_t)sizeof(*sin6);
-			out->family = AF_INET6;
-		}
-		return 0;
-	}
-
-	port_text = strrchr(arg, ':');
-	if (port_text == NULL) {
-		return -1;
-	}
-	host_len = (size_t)(port_text - arg);
-	if (host_len == 0 || host_len >= sizeof(host)) {
-		return -1;
-	}
-	memcpy(host, arg, host_len);
-	host[host_len] = '\0';
-	if (parse_port(port_text + 1, &port) != 0) {
-		return -1;
-	}
-	{
-		struct sockaddr_in *sin = (struct sockaddr_in *)&out->ss;
-
-		if (inet_pton(AF_INET, host, &sin->sin_addr) != 1) {
-			return -1;
-		}
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(port);
-		out->len = (socklen_t)sizeof(*sin);
-		out->family = AF_INET;
-	}
-	return 0;
-}
-
-/* Opens, binds and listens on one address; returns the fd, or -1 after printing why. */
-static int open_listener(const char *arg, const struct listen_addr *addr)
-{
-	int one = 1;
-	int fd = socket(addr->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	const char *step = "socket";
-
-	if (fd < 0) {
-		goto fail;
-	}
-	step = "setsockopt(SO_REUSEADDR)";
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0) {
-		goto fail;
-	}
-	if (addr->family == AF_INET6) {
-		step = "setsockopt(IPV6_V6ONLY)";
-		if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) != 0) {
-			goto fail;
-		}
-	}
-	step = "bind";
-	if (bind(fd, (const struct sockaddr *)&addr->ss, addr->len) != 0) {
-		goto fail;
-	}
-	step = "listen";
-	if (listen(fd, listen_backlog) != 0) {
-		goto fail;
-	}
-	return fd;
-
-fail:
-	fprintf(stderr, "pp_listen: %s: %s: %s\n", arg, step, strerror(errno));
-	if (fd >= 0) {
-		close(fd);
-	}
-	return -1;
-}
-
-/* Writes "ready\n" to path through a temporary file and rename(); returns 0 or -1. */
-static int write_ready_file(const char *path)
-{
-	char tmp[PATH_MAX];
-	int n = snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
-	int fd;
-	static const char text[] = "ready\n";
-
-	if (n < 0 || (size_t)n >= sizeof(tmp)) {
-		fprintf(stderr, "pp_listen: %s: ready file path too long\n", path);
-		return -1;
-	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		fprintf(stderr, "pp_listen: %s: %s\n", tmp, strerror(errno));
-		return -1;
-	}
-	if (write(fd, text, sizeof(text) - 1) != (ssize_t)(sizeof(text) - 1) || close(fd) != 0) {
-		fprintf(stderr, "pp_listen: %s: write: %s\n", tmp, strerror(errno));
-		unlink(tmp);
-		return -1;
-	}
-	if (rename(tmp, path) != 0) {
-		fprintf(stderr, "pp_listen: %s: rename: %s\n", path, strerror(errno));
-		unlink(tmp);
-		return -1;
-	}
-	return 0;
 }
 
 /* Accepts every pending connection on fd and closes each one at once. */
@@ -287,7 +128,7 @@ int main(int argc, char **argv)
 			    arg, strerror(EINVAL));
 			return 1;
 		}
-		fds[i].fd = open_listener(arg, &addr);
+		fds[i].fd = open_listener("pp_listen", arg, &addr);
 		if (fds[i].fd < 0) {
 			return 1;
 		}
@@ -295,7 +136,7 @@ int main(int argc, char **argv)
 	}
 
 	if (ready_file != NULL) {
-		if (write_ready_file(ready_file) != 0) {
+		if (write_ready_file("pp_listen", ready_file) != 0) {
 			return 1;
 		}
 	} else if (fputs("ready\n", stdout) == EOF || fflush(stdout) != 0) {

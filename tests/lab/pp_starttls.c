@@ -51,9 +51,9 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "lab_listen.h"
+
 enum {
-	listen_backlog = 128,
-	max_arg_len = 256,
 	max_children = 64,     /* concurrent connections served */
 	in_cap = 8192,         /* plaintext bytes buffered per connection */
 	line_cap = 1024,       /* longest accepted command line */
@@ -61,13 +61,6 @@ enum {
 	hello_wait_ms = 3000,  /* hostile modes: wait for the ClientHello */
 	record_cap = 16384,    /* TLS plaintext fragment limit */
 	bigcert_min = 1048577, /* Certificate message body: more than 1 MiB */
-};
-
-/* One parsed ADDR:PORT argument. */
-struct listen_addr {
-	struct sockaddr_storage ss; /* the address */
-	socklen_t len;              /* its length */
-	int family;                 /* AF_INET or AF_INET6 */
 };
 
 /* One client connection in plaintext: the fd and what was read but not consumed. */
@@ -1200,131 +1193,6 @@ static int parse_long(const char *text, long lo, long hi, long *out)
 	return 0;
 }
 
-/* Parses "1.2.3.4:80" or "[2001:db8::1]:80"; returns 0 on success, -1 otherwise. */
-static int parse_listen_addr(const char *arg, struct listen_addr *out)
-{
-	char host[max_arg_len];
-	const char *port_text;
-	size_t host_len;
-	long port;
-	int v6 = arg[0] == '[';
-
-	memset(out, 0, sizeof(*out));
-	if (v6) {
-		const char *close_br = strchr(arg, ']');
-
-		if (close_br == NULL || close_br[1] != ':') {
-			return -1;
-		}
-		host_len = (size_t)(close_br - (arg + 1));
-		arg++;
-		port_text = close_br + 2;
-	} else {
-		port_text = strrchr(arg, ':');
-		if (port_text == NULL) {
-			return -1;
-		}
-		host_len = (size_t)(port_text - arg);
-		port_text++;
-	}
-	if (host_len == 0 || host_len >= sizeof(host) ||
-	    parse_long(port_text, 1, 65535, &port) != 0) {
-		return -1;
-	}
-	memcpy(host, arg, host_len);
-	host[host_len] = '\0';
-	if (v6) {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&out->ss;
-
-		if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1) {
-			return -1;
-		}
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((in_port_t)port);
-		out->len = (socklen_t)sizeof(*sin6);
-		out->family = AF_INET6;
-	} else {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&out->ss;
-
-		if (inet_pton(AF_INET, host, &sin->sin_addr) != 1) {
-			return -1;
-		}
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons((in_port_t)port);
-		out->len = (socklen_t)sizeof(*sin);
-		out->family = AF_INET;
-	}
-	return 0;
-}
-
-/* Opens, binds and listens on one address; returns the fd, or -1 after printing why. */
-static int open_listener(const char *arg, const struct listen_addr *addr)
-{
-	int one = 1;
-	int fd = socket(addr->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	const char *step = "socket";
-
-	if (fd < 0) {
-		goto fail;
-	}
-	step = "setsockopt(SO_REUSEADDR)";
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0) {
-		goto fail;
-	}
-	if (addr->family == AF_INET6) {
-		step = "setsockopt(IPV6_V6ONLY)";
-		if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) != 0) {
-			goto fail;
-		}
-	}
-	step = "bind";
-	if (bind(fd, (const struct sockaddr *)&addr->ss, addr->len) != 0) {
-		goto fail;
-	}
-	step = "listen";
-	if (listen(fd, listen_backlog) != 0) {
-		goto fail;
-	}
-	return fd;
-
-fail:
-	fprintf(stderr, "pp_starttls: %s: %s: %s\n", arg, step, strerror(errno));
-	if (fd >= 0) {
-		close(fd);
-	}
-	return -1;
-}
-
-/* Writes "ready\n" to path through a temporary file and rename(); returns 0 or -1. */
-static int write_ready_file(const char *path)
-{
-	char tmp[PATH_MAX];
-	int n = snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
-	int fd;
-	static const char text[] = "ready\n";
-
-	if (n < 0 || (size_t)n >= sizeof(tmp)) {
-		fprintf(stderr, "pp_starttls: %s: ready file path too long\n", path);
-		return -1;
-	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		fprintf(stderr, "pp_starttls: %s: %s\n", tmp, strerror(errno));
-		return -1;
-	}
-	if (write(fd, text, sizeof(text) - 1) != (ssize_t)(sizeof(text) - 1) || close(fd) != 0) {
-		fprintf(stderr, "pp_starttls: %s: write: %s\n", tmp, strerror(errno));
-		unlink(tmp);
-		return -1;
-	}
-	if (rename(tmp, path) != 0) {
-		fprintf(stderr, "pp_starttls: %s: rename: %s\n", path, strerror(errno));
-		unlink(tmp);
-		return -1;
-	}
-	return 0;
-}
-
 /* Prints the OpenSSL error queue after a message; returns -1. */
 static int tls_fail(const char *what, const char *arg)
 {
@@ -1600,13 +1468,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pp_starttls: signals: %s\n", strerror(errno));
 		return 1;
 	}
-	pfd.fd = open_listener(argv[optind + 1], &addr);
+	pfd.fd = open_listener("pp_starttls", argv[optind + 1], &addr);
 	if (pfd.fd < 0) {
 		return 1;
 	}
 	pfd.events = POLLIN;
 	if (ready_file != NULL) {
-		if (write_ready_file(ready_file) != 0) {
+		if (write_ready_file("pp_starttls", ready_file) != 0) {
 			return 1;
 		}
 	} else if (fputs("ready\n", stdout) == EOF || fflush(stdout) != 0) {

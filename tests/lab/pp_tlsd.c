@@ -24,6 +24,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "lab_listen.h"
+
 #define MAX_FDS 65536
 
 static SSL *conns[MAX_FDS]; /* SSL of an accepted fd */
@@ -136,13 +138,8 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGPIPE, SIG_IGN);
 	if (ready) {
-		char tmp[4096];
-		FILE *f;
-
-		snprintf(tmp, sizeof(tmp), "%s.tmp", ready);
-		f = fopen(tmp, "w");
-		if (!f || fputs("ready\n", f) < 0 || fclose(f) || rename(tmp, ready))
-			die("ready file", ready);
+		if (write_ready_file("pp_tlsd", ready) != 0)
+			return 1;
 	} else {
 		puts("ready");
 		fflush(stdout);

@@ -185,7 +185,6 @@ struct pp_tls {
 	void *cbdata;
 	struct pp_timer kick; /* starts more targets */
 	struct job *running_jobs;
-	int err;
 	bool stopping;
 };
 
@@ -364,6 +363,19 @@ static void queue(struct target *t, struct job *j)
 		t->qhead = j;
 	t->qtail = j;
 	t->jobs++;
+}
+
+/* Frees every job still queued (not the running ones). */
+static void queue_drop(struct target *t)
+{
+	while (t->qhead) {
+		struct job *j = t->qhead;
+
+		t->qhead = j->next;
+		t->jobs--;
+		job_free(j);
+	}
+	t->qtail = NULL;
 }
 
 static void job_detail(struct job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -598,14 +610,7 @@ static void target_fail(struct target *t, enum pp_error err, const char *detail)
 		free(t->r->error_detail);
 		t->r->error_detail = detail ? strdup(detail) : NULL;
 	}
-	while (t->qhead) {
-		struct job *j = t->qhead;
-
-		t->qhead = j->next;
-		t->jobs--;
-		job_free(j);
-	}
-	t->qtail = NULL;
+	queue_drop(t);
 }
 
 /* What one enumeration job's answer means. */
@@ -869,14 +874,7 @@ static void job_end(struct job *j, enum job_end end)
 		/* two probes failed and nothing ever answered TLS: the port does
 		 * not speak it (or not to us); stop rather than wait out every
 		 * probe's timeout */
-		while (t->qhead) {
-			struct job *q = t->qhead;
-
-			t->qhead = q->next;
-			t->jobs--;
-			job_free(q);
-		}
-		t->qtail = NULL;
+		queue_drop(t);
 		t->failed_quietly = true;
 	}
 	{
@@ -1029,8 +1027,9 @@ static void job_on_timeout(struct pp_loop *loop, struct pp_timer *tm, void *data
 	job_end(j, j->kind == JOB_CERT ? END_SSL_FAILED : END_SILENT);
 }
 
-/* Writes what is pending in j->out; true when all is written. */
-static bool job_flush(struct job *j, enum job_end *fail)
+/* Writes what is pending in j->out: 1 all written, 0 the socket is full
+ * (wait for EPOLLOUT), -1 failed (j->detail says why). */
+static int job_flush(struct job *j)
 {
 	while (j->out_off < j->out.len) {
 		ssize_t w = send(j->fd, j->out.data + j->out_off, j->out.len - j->out_off,
@@ -1038,16 +1037,15 @@ static bool job_flush(struct job *j, enum job_end *fail)
 
 		if (w < 0) {
 			if (errno == EAGAIN || errno == EINTR)
-				return false;
+				return 0;
 			job_detail(j, "send: %s", strerror(errno));
-			*fail = END_RESET;
-			return false;
+			return -1;
 		}
 		j->out_off += (size_t)w;
 	}
 	pp_buf_reset(&j->out);
 	j->out_off = 0;
-	return true;
+	return 1;
 }
 
 static void job_watch(struct job *j)
@@ -1275,7 +1273,6 @@ static void job_read_events(struct job *j)
 /* Starts the TLS part (hello or handshake) once STARTTLS is through. */
 static void job_begin_tls(struct job *j)
 {
-	enum job_end fail = END_RESET;
 
 	if (j->kind == JOB_CERT) {
 		j->phase = PH_SSL;
@@ -1295,7 +1292,7 @@ static void job_begin_tls(struct job *j)
 	}
 	tls_reader_init(&j->rd, NULL);
 	j->rd_used = true;
-	if (!job_flush(j, &fail) && j->out.len && fail == END_RESET && j->detail) {
+	if (job_flush(j) < 0) {
 		job_end(j, END_RESET);
 		return;
 	}
@@ -1304,7 +1301,6 @@ static void job_begin_tls(struct job *j)
 
 static void job_starttls(struct job *j, const uint8_t *in, size_t n)
 {
-	enum job_end fail = END_RESET;
 	int r = tls_starttls_step(j->st, in, n, &j->out);
 
 	if (r == TLS_STARTTLS_FAIL) {
@@ -1312,7 +1308,7 @@ static void job_starttls(struct job *j, const uint8_t *in, size_t n)
 		job_end(j, END_STARTTLS);
 		return;
 	}
-	if (!job_flush(j, &fail) && j->detail) {
+	if (job_flush(j) < 0) {
 		job_end(j, END_STARTTLS);
 		return;
 	}
@@ -1332,7 +1328,6 @@ static void job_starttls(struct job *j, const uint8_t *in, size_t n)
 static void job_on_io(struct pp_loop *loop, int fd, uint32_t events, void *data)
 {
 	struct job *j = data;
-	enum job_end fail = END_RESET;
 	uint8_t buf[READ_SIZE];
 	ssize_t n;
 
@@ -1341,8 +1336,8 @@ static void job_on_io(struct pp_loop *loop, int fd, uint32_t events, void *data)
 		return;
 	}
 	if ((events & EPOLLOUT) && j->out.len) {
-		if (!job_flush(j, &fail) && j->detail) {
-			job_end(j, j->phase == PH_STARTTLS ? END_STARTTLS : fail);
+		if (job_flush(j) < 0) {
+			job_end(j, j->phase == PH_STARTTLS ? END_STARTTLS : END_RESET);
 			return;
 		}
 		job_watch(j);
@@ -1484,6 +1479,7 @@ static void judge_chains(struct target *t)
 {
 	struct pp_tls *e = t->e;
 	struct tls_report *r = t->r;
+	char ip[PP_ADDRSTRLEN];
 
 	for (size_t k = 0; k < r->ndeps; k++) {
 		struct tls_deployment *d = &r->deps[k];
@@ -1507,14 +1503,8 @@ static void judge_chains(struct target *t)
 		}
 		memset(&vo, 0, sizeof(vo));
 		vo.store = e->store;
-		vo.host = t->name ? t->name : NULL;
-		if (!vo.host) {
-			static char ip[PP_ADDRSTRLEN];
-
-			vo.host = pp_addr_str(&r->ip, ip, sizeof(ip));
-		}
-		if (r->sni && t->name == NULL)
-			vo.host = r->sni;
+		/* the name the user gave, else the SNI sent, else the address */
+		vo.host = t->name ? t->name : r->sni ? r->sni : pp_addr_str(&r->ip, ip, sizeof(ip));
 		vo.now = r->now;
 		tls_chain_verify(sk, &vo, &d->chain);
 		if (d->ocsp_der && sk_X509_num(sk) > 0)
@@ -1813,12 +1803,7 @@ void pp_tls_free(struct pp_tls *e)
 	for (size_t i = 0; i < e->ntargets; i++) {
 		struct target *t = e->targets[i];
 
-		while (t->qhead) {
-			struct job *j = t->qhead;
-
-			t->qhead = j->next;
-			job_free(j);
-		}
+		queue_drop(t);
 		for (int p = 0; p < TLS_P_COUNT; p++) {
 			free(t->pe[p].pending);
 			free(t->pe[p].first_offer);
