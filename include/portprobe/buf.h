@@ -24,6 +24,8 @@ void pp_buf_release(struct pp_buf *b);
 void pp_buf_reset(struct pp_buf *b);
 int pp_buf_put(struct pp_buf *b, const void *p, size_t n);
 int pp_buf_puts(struct pp_buf *b, const char *s);
+/* Appends v in decimal, without printf's cost (hot writers). */
+int pp_buf_put_u64(struct pp_buf *b, unsigned long long v);
 int pp_buf_printf(struct pp_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int pp_buf_vprintf(struct pp_buf *b, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));

@@ -36,5 +36,6 @@ const char *cli_opt_dns_servers(const char *arg);
 int cmd_check(int argc, char **argv);
 int cmd_scan(int argc, char **argv);
 int cmd_tls(int argc, char **argv);
+int cmd_listen(int argc, char **argv);
 
 #endif

@@ -17,6 +17,8 @@ static const char usage[] =
     "                    filtered and why (text, JSON, JSONL, nmap XML, grepable, CSV)\n"
     "  tls HOST[:PORT]...  every certificate chain, protocol, cipher suite, server order\n"
     "                    and group a TLS port serves; STARTTLS (text, JSON, Nagios)\n"
+    "  listen            this host's listening TCP sockets: queues, exposure, owners,\n"
+    "                    cgroup and unit; --watch for changes (text, JSON, CSV, Prometheus)\n"
     "\n"
     "Options:\n"
     "  -h, --help        this help; 'portprobe COMMAND --help' for a command's options\n"
@@ -25,21 +27,39 @@ static const char usage[] =
     "Exit codes: 0 connected, 1 not connected, 2 usage error, 3 environment error.\n"
     "See portprobe(1).\n";
 
+/* The subcommands, by name. */
+static const struct {
+	const char *name;
+	int (*run)(int argc, char **argv);
+} commands[] = {
+    {"check", cmd_check},
+    {"scan", cmd_scan},
+    {"tls", cmd_tls},
+    {"listen", cmd_listen},
+};
+
+/* The subcommand called name, or NULL. */
+static int (*find_command(const char *name))(int, char **)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(commands[i].name, name))
+			return commands[i].run;
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
+	int (*run)(int, char **);
+
 	if (argc < 2) {
 		fputs(usage, stderr);
 		return EXIT_USAGE;
 	}
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
-		if (argc > 2 && !strcmp(argv[1], "help") &&
-		    (!strcmp(argv[2], "check") || !strcmp(argv[2], "scan") ||
-		     !strcmp(argv[2], "tls"))) {
+		if (argc > 2 && !strcmp(argv[1], "help") && (run = find_command(argv[2]))) {
 			char *args[] = {argv[2], "--help", NULL};
 
-			return !strcmp(argv[2], "scan")  ? cmd_scan(2, args)
-			       : !strcmp(argv[2], "tls") ? cmd_tls(2, args)
-							 : cmd_check(2, args);
+			return run(2, args);
 		}
 		fputs(usage, stdout);
 		return EXIT_OK;
@@ -48,11 +68,7 @@ int main(int argc, char **argv)
 		printf("portprobe %s\n", pp_version());
 		return EXIT_OK;
 	}
-	if (!strcmp(argv[1], "check"))
-		return cmd_check(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "scan"))
-		return cmd_scan(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "tls"))
-		return cmd_tls(argc - 1, argv + 1);
+	if ((run = find_command(argv[1])))
+		return run(argc - 1, argv + 1);
 	cli_usage_error("'%s' is not a portprobe command (see portprobe --help)", argv[1]);
 }

@@ -1,6 +1,7 @@
 /* lab_listen.h: what the lab's small servers share (pp_listen, pp_starttls,
- * pp_tlsd): parsing ADDR:PORT, opening a listener, announcing readiness
- * through a ready file that appears whole (written aside, then renamed). */
+ * pp_tlsd, pp_hold): parsing ADDR:PORT, opening a listener, blocking the stop
+ * signals outside ppoll(), announcing readiness through a ready file that
+ * appears whole (written aside, then renamed). */
 #ifndef PP_LAB_LISTEN_H
 #define PP_LAB_LISTEN_H
 
@@ -9,6 +10,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,13 +148,40 @@ fail:
 	return -1;
 }
 
-/* Writes "ready\n" to path through a temporary file and rename(); returns 0 or -1. */
-static inline int write_ready_file(const char *prog, const char *path)
+/* Installs handler for SIGTERM and SIGINT and blocks both; stores in wait_mask the
+ * old mask without them, for ppoll(), so that a stop signal arrives only while
+ * the caller waits and can never be lost between its check of the stop flag
+ * and the wait. Returns 0, or -1 with errno set. */
+static inline int block_stop_signals(void (*handler)(int), sigset_t *wait_mask)
+{
+	struct sigaction sa;
+	sigset_t block;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = handler;
+	sigemptyset(&sa.sa_mask);
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &block, wait_mask) != 0) {
+		return -1;
+	}
+	if (sigaction(SIGTERM, &sa, NULL) != 0 || sigaction(SIGINT, &sa, NULL) != 0) {
+		return -1;
+	}
+	sigdelset(wait_mask, SIGTERM);
+	sigdelset(wait_mask, SIGINT);
+	return 0;
+}
+
+/* Writes len bytes of text to path through a temporary file next to it and
+ * rename(), so a reader sees no file or the whole text; returns 0, or -1
+ * after printing why (prefixed with prog). text is borrowed. */
+static inline int write_ready_text(const char *prog, const char *path, const char *text, size_t len)
 {
 	char tmp[PATH_MAX];
 	int n = snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
 	int fd;
-	static const char text[] = "ready\n";
 
 	if (n < 0 || (size_t)n >= sizeof(tmp)) {
 		fprintf(stderr, "%s: %s: ready file path too long\n", prog, path);
@@ -163,7 +192,25 @@ static inline int write_ready_file(const char *prog, const char *path)
 		fprintf(stderr, "%s: %s: %s\n", prog, tmp, strerror(errno));
 		return -1;
 	}
-	if (write(fd, text, sizeof(text) - 1) != (ssize_t)(sizeof(text) - 1) || close(fd) != 0) {
+	while (len > 0) {
+		ssize_t w = write(fd, text, len);
+
+		if (w < 0 && errno == EINTR) {
+			continue;
+		}
+		if (w <= 0) {
+			if (w == 0) {
+				errno = EIO;
+			}
+			fprintf(stderr, "%s: %s: write: %s\n", prog, tmp, strerror(errno));
+			close(fd);
+			unlink(tmp);
+			return -1;
+		}
+		text += w;
+		len -= (size_t)w;
+	}
+	if (close(fd) != 0) {
 		fprintf(stderr, "%s: %s: write: %s\n", prog, tmp, strerror(errno));
 		unlink(tmp);
 		return -1;
@@ -174,6 +221,14 @@ static inline int write_ready_file(const char *prog, const char *path)
 		return -1;
 	}
 	return 0;
+}
+
+/* Writes "ready\n" to path through a temporary file and rename(); returns 0 or -1. */
+static inline int write_ready_file(const char *prog, const char *path)
+{
+	static const char text[] = "ready\n";
+
+	return write_ready_text(prog, path, text, sizeof(text) - 1);
 }
 
 #endif

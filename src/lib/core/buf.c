@@ -109,3 +109,15 @@ int pp_buf_printf(struct pp_buf *b, const char *fmt, ...)
 	va_end(ap);
 	return r;
 }
+
+int pp_buf_put_u64(struct pp_buf *b, unsigned long long v)
+{
+	char digits[24];
+	size_t i = sizeof(digits);
+
+	do {
+		digits[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return pp_buf_put(b, digits + i, sizeof(digits) - i);
+}

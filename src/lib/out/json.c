@@ -1,5 +1,5 @@
-/* json.c: the small pieces every JSON writer shares: string escaping and
- * ISO 8601 timestamps. */
+/* json.c: the small pieces every JSON and CSV writer shares: string escaping,
+ * ISO 8601 timestamps and CSV field quoting. */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -65,4 +65,19 @@ char *pp_iso8601(const struct timespec *ts, char *buf, size_t len)
 	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
 		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts->tv_nsec / 1000000);
 	return buf;
+}
+
+void pp_csv_put_field(struct pp_buf *b, const char *s)
+{
+	if (!strpbrk(s, ",\"\r\n")) {
+		pp_buf_puts(b, s);
+		return;
+	}
+	pp_buf_puts(b, "\"");
+	for (const char *q; (q = strchr(s, '"')); s = q + 1) {
+		pp_buf_put(b, s, (size_t)(q - s));
+		pp_buf_puts(b, "\"\"");
+	}
+	pp_buf_puts(b, s);
+	pp_buf_puts(b, "\"");
 }

@@ -23,22 +23,6 @@ static int csv_begin(struct pp_scan_writer *w, struct pp_buf *b, const struct pp
 			      "timestamp\n");
 }
 
-/* One field, quoted (quotes doubled) only when it has to be. */
-static void put_field(struct pp_buf *b, const char *s)
-{
-	if (!strpbrk(s, ",\"\r\n")) {
-		pp_buf_puts(b, s);
-		return;
-	}
-	pp_buf_puts(b, "\"");
-	for (const char *q; (q = strchr(s, '"')); s = q + 1) {
-		pp_buf_put(b, s, (size_t)(q - s));
-		pp_buf_puts(b, "\"\"");
-	}
-	pp_buf_puts(b, s);
-	pp_buf_puts(b, "\"");
-}
-
 static int csv_record(struct pp_scan_writer *w, struct pp_buf *b, const struct pp_scan_record *rec)
 {
 	char ip[PP_ADDRSTRLEN], rip[PP_ADDRSTRLEN], ts[40];
@@ -47,14 +31,14 @@ static int csv_record(struct pp_scan_writer *w, struct pp_buf *b, const struct p
 	if (!scanout_wanted(w->open_only, rec->state))
 		return b->err;
 	pp_addr_str(&rec->ip, ip, sizeof(ip));
-	put_field(b, rec->host ? rec->host : ip);
+	pp_csv_put_field(b, rec->host ? rec->host : ip);
 	pp_buf_printf(b, ",%s,%u,tcp,%s,%s,%s,", ip, rec->port, pp_state_name(rec->state),
 		      pp_reason_name(rec->reason), reason_ip ? reason_ip : "");
 	if (rec->rtt_ns)
 		pp_buf_printf(b, "%.6f", (double)rec->rtt_ns / 1e9);
 	pp_buf_printf(b, ",%u,", rec->attempts);
 	if (rec->service)
-		put_field(b, rec->service);
+		pp_csv_put_field(b, rec->service);
 	pp_buf_printf(b, ",%s\n", pp_iso8601(&rec->ts, ts, sizeof(ts)));
 	return b->err;
 }
