@@ -3,9 +3,11 @@
 # only those missing, through apt-get (with sudo when not root).
 set -euo pipefail
 
-build_pkgs=(cmake ninja-build gcc make pkg-config libc-ares-dev libssl-dev)
+build_pkgs=(cmake ninja-build gcc make pkg-config libc-ares-dev libssl-dev libyaml-dev
+	libsqlite3-dev libmicrohttpd-dev)
 test_pkgs=(iproute2 nftables dnsmasq-base nmap netcat-openbsd monitoring-plugins-basic jq
-	clang-format procps bc libxml2-utils ndiff openssl gnutls-bin sslscan)
+	clang-format procps bc libxml2-utils ndiff openssl gnutls-bin sslscan
+	prometheus prometheus-blackbox-exporter)
 
 case "${1:-build}" in
 build) want=("${build_pkgs[@]}") ;;
