@@ -54,6 +54,10 @@ typedef void pp_tls_report_cb(void *data, const struct pp_tls_report *r);
  * gets each report, in the order targets finish. Returns when all are done
  * or pp_tls_stop() was called: 0, or -errno for a failure of this host. */
 int pp_tls_run(struct pp_tls *t, struct pp_loop *loop, pp_tls_report_cb *cb, void *data);
+/* Starts probing every target on loop and returns at once; the caller runs
+ * the loop (with other work on it). cb gets each report as pp_tls_run's
+ * does. 0 or -errno. Call it at most once per pp_tls, instead of pp_tls_run. */
+int pp_tls_start(struct pp_tls *t, struct pp_loop *loop, pp_tls_report_cb *cb, void *data);
 /* Stops pp_tls_run() soon (targets not finished are not reported); safe
  * from a signal callback on the same thread. */
 void pp_tls_stop(struct pp_tls *t);

@@ -19,6 +19,8 @@ static const char usage[] =
     "                    and group a TLS port serves; STARTTLS (text, JSON, Nagios)\n"
     "  listen            this host's listening TCP sockets: queues, exposure, owners,\n"
     "                    cgroup and unit; --watch for changes (text, JSON, CSV, Prometheus)\n"
+    "  run CONFIG        every check of a YAML file once, concurrently: check_tcp_connection,\n"
+    "                    InfraSonar tcp_probe and tls entries (text, JSON, JSONL, Nagios)\n"
     "\n"
     "Options:\n"
     "  -h, --help        this help; 'portprobe COMMAND --help' for a command's options\n"
@@ -32,10 +34,8 @@ static const struct {
 	const char *name;
 	int (*run)(int argc, char **argv);
 } commands[] = {
-    {"check", cmd_check},
-    {"scan", cmd_scan},
-    {"tls", cmd_tls},
-    {"listen", cmd_listen},
+    {"check", cmd_check},   {"scan", cmd_scan}, {"tls", cmd_tls},
+    {"listen", cmd_listen}, {"run", cmd_run},
 };
 
 /* The subcommand called name, or NULL. */

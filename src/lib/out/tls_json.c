@@ -446,6 +446,11 @@ int tls_json_begin(FILE *f)
 	return rc;
 }
 
+int tls_json_put_report(struct pp_buf *b, const struct tls_report *r)
+{
+	return put_report(b, r);
+}
+
 int tls_json_report(FILE *f, const struct tls_report *r, bool first)
 {
 	struct pp_buf b;

@@ -52,6 +52,8 @@
 int tls_json_begin(FILE *f);
 /* Writes one target's object on its own line, preceded by "," unless first. */
 int tls_json_report(FILE *f, const struct tls_report *r, bool first);
+/* Appends one target's object to b (no separator, no newline); <0 on failure. */
+int tls_json_put_report(struct pp_buf *b, const struct tls_report *r);
 /* Closes the array: "\n]\n". Call it also after an interruption. */
 int tls_json_end(FILE *f);
 

@@ -1763,7 +1763,7 @@ static void on_kick(struct pp_loop *loop, struct pp_timer *tm, void *data)
 	start_targets(data);
 }
 
-int pp_tls_run(struct pp_tls *e, struct pp_loop *loop, pp_tls_report_cb *cb, void *data)
+int pp_tls_start(struct pp_tls *e, struct pp_loop *loop, pp_tls_report_cb *cb, void *data)
 {
 	int r;
 
@@ -1778,6 +1778,15 @@ int pp_tls_run(struct pp_tls *e, struct pp_loop *loop, pp_tls_report_cb *cb, voi
 		return r;
 	pp_timer_init(&e->kick, on_kick, e);
 	start_targets(e);
+	return 0;
+}
+
+int pp_tls_run(struct pp_tls *e, struct pp_loop *loop, pp_tls_report_cb *cb, void *data)
+{
+	int r = pp_tls_start(e, loop, cb, data);
+
+	if (r < 0)
+		return r;
 	r = pp_loop_run(loop);
 	return r < 0 ? r : 0;
 }

@@ -1,0 +1,362 @@
+/* runner.c: runs configuration units on a loop and judges each result.
+ *
+ * A job is one started unit: a pp_check for a connect unit, a pp_tls with one
+ * target for a certificate unit. At most max_inflight jobs run at once; the
+ * rest wait in a FIFO of unit indexes and start as jobs finish, so a file
+ * with 10,000 units neither runs out of descriptors nor starts 10,000
+ * resolvers at once. A pp_tls cannot be freed inside its own report callback,
+ * so finished jobs are reaped from a zero-delay timer. The verdict rules
+ * (pp_run_status and reason) are the ones `portprobe check` and
+ * `portprobe tls -o nagios` use, so `run` agrees with them. */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "portprobe/runner.h"
+#include "tls/report.h"
+#include "tls/x509sum.h"
+
+/* One started unit. */
+struct job {
+	struct pp_runner *r;     /* owner */
+	size_t unit;             /* index in cfg->units */
+	struct pp_check *check;  /* connect units */
+	struct pp_tls *tls;      /* certificate units */
+	struct timespec start;   /* CLOCK_MONOTONIC at start */
+	struct pp_timer reap;    /* frees a finished tls job outside its callback */
+	bool reported;           /* the callback has had its result */
+	struct job *prev, *next; /* the runner's list of jobs */
+};
+
+struct pp_runner {
+	const struct pp_config *cfg; /* borrowed */
+	unsigned max_inflight;       /* jobs at once */
+	pp_run_cb *cb;               /* result callback */
+	void *data;                  /* its argument */
+	struct pp_loop *loop;        /* the loop jobs run on (the last start's) */
+	struct job *jobs;            /* running jobs */
+	unsigned running;            /* entries in jobs */
+	size_t *queue;               /* waiting unit indexes, a ring */
+	size_t qcap, qhead, qlen;    /* its size, first entry, entries */
+};
+
+static double elapsed(const struct timespec *a)
+{
+	struct timespec b;
+
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	return (double)(b.tv_sec - a->tv_sec) + (double)(b.tv_nsec - a->tv_nsec) / 1e9;
+}
+
+static void job_unlink(struct job *j)
+{
+	struct pp_runner *r = j->r;
+
+	if (j->prev)
+		j->prev->next = j->next;
+	else
+		r->jobs = j->next;
+	if (j->next)
+		j->next->prev = j->prev;
+	r->running--;
+}
+
+static void job_free(struct job *j)
+{
+	if (!j)
+		return;
+	if (j->r->loop)
+		pp_timer_stop(j->r->loop, &j->reap);
+	pp_check_free(j->check);
+	pp_tls_free(j->tls);
+	free(j);
+}
+
+static void start_queued(struct pp_runner *r);
+
+/* Ends a job: unlinked and freed, then the next queued unit starts. */
+static void job_end(struct job *j)
+{
+	struct pp_runner *r = j->r;
+
+	job_unlink(j);
+	job_free(j);
+	start_queued(r);
+}
+
+/* The verdict of a connect unit's result. */
+static void judge_check(const struct pp_check_result *c, struct pp_run_result *res)
+{
+	if (c->connected) {
+		res->status = PP_RUN_OK;
+		res->reason = NULL;
+	} else {
+		res->status = pp_check_result_is_local(c) ? PP_RUN_UNKNOWN : PP_RUN_CRITICAL;
+		res->reason = pp_error_message(c->error);
+	}
+}
+
+/* The verdict of a certificate unit's report (the rules in runner.h). */
+static void judge_tls(const struct tls_report *t, const struct pp_config_tls *o,
+		      struct pp_run_result *res)
+{
+	long long days = 0;
+	bool has = pp_run_cert_days_left(res, &days);
+
+	res->status = PP_RUN_CRITICAL;
+	if (t->error != PP_ERROR_NONE) {
+		res->reason = t->error_kind ? t->error_kind : pp_error_message(t->error);
+		return;
+	}
+	if (!t->ndeps) {
+		res->reason = "No certificate";
+		return;
+	}
+	for (size_t k = 0; k < t->ndeps; k++) {
+		const struct tls_chain_info *ch = &t->deps[k].chain;
+
+		if (!ch->verified || (ch->hostname_checked && !ch->hostname_match)) {
+			res->reason = tls_verdict_name(ch->verdict);
+			return;
+		}
+	}
+	if (has && days < 0) {
+		res->reason = "expired";
+	} else if (has && days <= o->critical_days) {
+		res->reason = "expires soon";
+	} else if (has && days <= o->warning_days) {
+		res->status = PP_RUN_WARNING;
+		res->reason = "expires soon";
+	} else {
+		res->status = PP_RUN_OK;
+		res->reason = NULL;
+	}
+}
+
+bool pp_run_cert_days_left(const struct pp_run_result *r, long long *days)
+{
+	const struct tls_report *t = (const struct tls_report *)r->tls;
+	time_t earliest;
+
+	if (!t || t->error != PP_ERROR_NONE || !t->ndeps)
+		return false;
+	earliest = tls_report_earliest_expiry(t);
+	if (!earliest)
+		return false;
+	/* floor division, as tls_cert_info.days_left counts */
+	*days = (long long)(earliest - t->now) / 86400;
+	if ((long long)(earliest - t->now) < 0 && (long long)(earliest - t->now) % 86400)
+		(*days)--;
+	return true;
+}
+
+static void fill_common(struct job *j, struct pp_run_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	res->cfg = j->r->cfg;
+	res->unit = j->unit;
+	res->duration = elapsed(&j->start);
+	clock_gettime(CLOCK_REALTIME, &res->timestamp);
+}
+
+static void on_check_result(void *data, const struct pp_check_result *c)
+{
+	struct job *j = data;
+	struct pp_run_result res;
+
+	if (j->reported)
+		return; /* one result per unit (all_addresses is never set) */
+	fill_common(j, &res);
+	res.check = c;
+	res.timestamp = c->timestamp;
+	judge_check(c, &res);
+	j->reported = true;
+	j->r->cb(j->r->data, &res);
+}
+
+static void on_check_done(void *data)
+{
+	job_end(data);
+}
+
+static void on_reap(struct pp_loop *loop, struct pp_timer *timer, void *data)
+{
+	(void)loop;
+	(void)timer;
+	job_end(data);
+}
+
+static void on_tls_report(void *data, const struct pp_tls_report *rep)
+{
+	struct job *j = data;
+	const struct pp_config_unit *u = &j->r->cfg->units[j->unit];
+	const struct pp_config_check *ck = &j->r->cfg->checks[u->check];
+	struct pp_run_result res;
+
+	fill_common(j, &res);
+	res.tls = rep;
+	judge_tls((const struct tls_report *)rep, &ck->tls, &res);
+	j->reported = true;
+	j->r->cb(j->r->data, &res);
+	pp_timer_start(j->r->loop, &j->reap, 0);
+}
+
+/* Starts the connect unit u as job j. */
+static int start_check(struct job *j, const struct pp_config_unit *u)
+{
+	struct pp_check_opts o;
+
+	pp_config_unit_check_opts(j->r->cfg, u, &o);
+	return pp_check_start(j->r->loop, &o, on_check_result, on_check_done, j, &j->check);
+}
+
+/* Starts the certificate unit u as job j: one pp_tls with one target. */
+static int start_tls(struct job *j, const struct pp_config_unit *u)
+{
+	const struct pp_config_check *ck = &j->r->cfg->checks[u->check];
+	struct pp_tls_opts o;
+	const char *why = NULL;
+	int rc;
+
+	pp_config_unit_tls_opts(j->r->cfg, u, &o);
+	o.parallel = 1;
+	if ((rc = pp_tls_new(&o, &j->tls, &why)) < 0)
+		return rc;
+	if ((rc = pp_tls_add(j->tls, ck->host, u->port)) < 0)
+		return rc;
+	return pp_tls_start(j->tls, j->r->loop, on_tls_report, j);
+}
+
+/* Starts one unit now. */
+static int start_now(struct pp_runner *r, size_t unit)
+{
+	const struct pp_config_unit *u = &r->cfg->units[unit];
+	struct job *j = calloc(1, sizeof(*j));
+	int rc;
+
+	if (!j)
+		return -ENOMEM;
+	j->r = r;
+	j->unit = unit;
+	pp_timer_init(&j->reap, on_reap, j);
+	clock_gettime(CLOCK_MONOTONIC, &j->start);
+	j->next = r->jobs;
+	if (r->jobs)
+		r->jobs->prev = j;
+	r->jobs = j;
+	r->running++;
+	rc = u->kind == PP_CONFIG_UNIT_CERT ? start_tls(j, u) : start_check(j, u);
+	if (rc < 0) {
+		job_unlink(j);
+		job_free(j);
+	}
+	return rc;
+}
+
+static void start_queued(struct pp_runner *r)
+{
+	while (r->qlen && r->running < r->max_inflight) {
+		size_t unit = r->queue[r->qhead];
+
+		r->qhead = (r->qhead + 1) % r->qcap;
+		r->qlen--;
+		(void)start_now(r, unit); /* only -ENOMEM; the unit is then not reported */
+	}
+}
+
+int pp_runner_new(const struct pp_config *cfg, unsigned max_inflight, pp_run_cb *cb, void *data,
+		  struct pp_runner **ret)
+{
+	struct pp_runner *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return -ENOMEM;
+	r->cfg = cfg;
+	r->max_inflight = max_inflight ? max_inflight : 256;
+	r->cb = cb;
+	r->data = data;
+	*ret = r;
+	return 0;
+}
+
+int pp_runner_start(struct pp_runner *r, struct pp_loop *loop, size_t unit)
+{
+	if (unit >= r->cfg->nunits)
+		return -EINVAL;
+	r->loop = loop;
+	if (r->running < r->max_inflight && !r->qlen)
+		return start_now(r, unit);
+	if (r->qlen == r->qcap) {
+		size_t cap = r->qcap ? r->qcap * 2 : 64;
+		size_t *q = malloc(cap * sizeof(*q));
+
+		if (!q)
+			return -ENOMEM;
+		for (size_t i = 0; i < r->qlen; i++)
+			q[i] = r->queue[(r->qhead + i) % r->qcap];
+		free(r->queue);
+		r->queue = q;
+		r->qcap = cap;
+		r->qhead = 0;
+	}
+	r->queue[(r->qhead + r->qlen) % r->qcap] = unit;
+	r->qlen++;
+	return 0;
+}
+
+size_t pp_runner_pending(const struct pp_runner *r)
+{
+	return r->running + r->qlen;
+}
+
+void pp_runner_free(struct pp_runner *r)
+{
+	if (!r)
+		return;
+	while (r->jobs) {
+		struct job *j = r->jobs;
+
+		job_unlink(j);
+		job_free(j);
+	}
+	free(r->queue);
+	free(r);
+}
+
+/* SIGINT/SIGTERM during pp_run_all: remember which, stop the loop. */
+static void on_signal(struct pp_loop *loop, int signo, void *data)
+{
+	*(int *)data = signo;
+	pp_loop_stop(loop);
+}
+
+int pp_run_all(const struct pp_config *cfg, unsigned max_inflight, pp_run_cb *cb, void *data,
+	       int *signo)
+{
+	struct pp_loop *loop = NULL;
+	struct pp_runner *r = NULL;
+	int rc;
+
+	*signo = 0;
+	pp_raise_nofile();
+	if ((rc = pp_loop_new(&loop)) < 0)
+		return rc;
+	if ((rc = pp_loop_add_signal(loop, SIGINT, on_signal, signo)) < 0 ||
+	    (rc = pp_loop_add_signal(loop, SIGTERM, on_signal, signo)) < 0 ||
+	    (rc = pp_runner_new(cfg, max_inflight, cb, data, &r)) < 0)
+		goto out;
+	for (size_t i = 0; i < cfg->nunits; i++)
+		if ((rc = pp_runner_start(r, loop, i)) < 0)
+			goto out;
+	/* The loop returns when nothing is left on it (the signal descriptor
+	 * does not count), that is when every unit is in, or on a signal. */
+	if ((rc = pp_loop_run(loop)) < 0)
+		goto out;
+	rc = !*signo && pp_runner_pending(r) > 0 ? -EIO : 0;
+out:
+	pp_runner_free(r);
+	pp_loop_free(loop);
+	return rc;
+}
