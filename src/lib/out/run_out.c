@@ -46,8 +46,8 @@ static void put_head(struct pp_buf *b, const struct pp_run_result *r)
 	pp_json_put_string(b, u->name);
 	pp_buf_puts(b, ",\"check\":");
 	pp_json_put_string(b, ck->name);
-	pp_buf_printf(b, ",\"plugin\":\"%s\",\"verdict\":\"%s\",\"failure_reason\":", plugin_name(ck->kind),
-		      pp_run_status_name(r->status));
+	pp_buf_printf(b, ",\"plugin\":\"%s\",\"verdict\":\"%s\",\"failure_reason\":",
+		      plugin_name(ck->kind), pp_run_status_name(r->status));
 	if (r->reason)
 		pp_json_put_string(b, r->reason);
 	else
