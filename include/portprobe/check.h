@@ -64,7 +64,8 @@ void pp_check_opts_init(struct pp_check_opts *opts);
 /* Starts a check on loop; 0 or -errno (-EINVAL for bad options). The check
  * copies what it keeps from opts. on_result is called once per result, then
  * on_done once. *ret is written only on success. Free it with
- * pp_check_free() from any callback or outside the loop; freeing it before
+ * pp_check_free() outside its own callbacks (from a timer, another fd's
+ * callback, or after the loop): inside them the connector is still running; freeing it before
  * on_done cancels what is in flight, and on_done is then not called. */
 int pp_check_start(struct pp_loop *loop, const struct pp_check_opts *opts,
 		   pp_check_result_cb *on_result, pp_check_done_cb *on_done, void *data,

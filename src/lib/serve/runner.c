@@ -4,8 +4,9 @@
  * target for a certificate unit. At most max_inflight jobs run at once; the
  * rest wait in a FIFO of unit indexes and start as jobs finish, so a file
  * with 10,000 units neither runs out of descriptors nor starts 10,000
- * resolvers at once. A pp_tls cannot be freed inside its own report callback,
- * so finished jobs are reaped from a zero-delay timer. The verdict rules
+ * resolvers at once. Neither a pp_check nor a pp_tls can be freed inside its
+ * own callbacks (the connector is still on the stack), so finished jobs are
+ * reaped from a zero-delay timer. The verdict rules
  * (pp_run_status and reason) are the ones `portprobe check` and
  * `portprobe tls -o nagios` use, so `run` agrees with them. */
 #include <errno.h>
@@ -178,7 +179,10 @@ static void on_check_result(void *data, const struct pp_check_result *c)
 
 static void on_check_done(void *data)
 {
-	job_end(data);
+	struct job *j = data;
+
+	/* The connector is still on the stack: free the check from a timer. */
+	pp_timer_start(j->r->loop, &j->reap, 0);
 }
 
 static void on_reap(struct pp_loop *loop, struct pp_timer *timer, void *data)
