@@ -16,6 +16,11 @@ int pp_check_write_json(struct pp_buf *b, const struct pp_check_result *r);
 /* One human-readable line, newline included. */
 int pp_check_write_text(struct pp_buf *b, const struct pp_check_result *r);
 
+/* Worse = higher, except UNKNOWN ranks between WARNING and CRITICAL: a
+ * check that could not run is less bad than one that failed. Every writer
+ * that sums states up (check, tls, run) ranks them with this. */
+int pp_nagios_rank(enum pp_nagios_state s);
+
 /* Thresholds for the nagios line; negative means unset. */
 struct pp_nagios_opts {
 	double warning;  /* seconds */

@@ -316,13 +316,19 @@ static int has_key(const uint64_t *keys, size_t n, uint64_t key)
 	return n && bsearch(&key, keys, n, sizeof(*keys), key_cmp) != NULL;
 }
 
+/* The watch stream's format for -o (prometheus was refused with --watch). */
+static enum pp_listen_format event_format(const struct listen_cmd *cmd)
+{
+	return cmd->format == OUT_JSON  ? PP_LISTEN_JSON
+	       : cmd->format == OUT_CSV ? PP_LISTEN_CSV
+					: PP_LISTEN_TEXT;
+}
+
 /* Writes the events of set (event) for sockets whose key is not in keys. */
 static void put_events(struct pp_buf *b, struct listen_cmd *cmd, const struct pp_listen_set *set,
 		       const uint64_t *keys, size_t nkeys, const char *event)
 {
-	enum pp_listen_format f = cmd->format == OUT_JSON  ? PP_LISTEN_JSON
-				  : cmd->format == OUT_CSV ? PP_LISTEN_CSV
-							   : PP_LISTEN_TEXT;
+	enum pp_listen_format f = event_format(cmd);
 	struct timespec now;
 
 	clock_gettime(CLOCK_REALTIME, &now);
@@ -334,9 +340,7 @@ static void put_events(struct pp_buf *b, struct listen_cmd *cmd, const struct pp
 /* Polls until SIGINT or SIGTERM; returns the exit code 130 or 143. */
 static int watch(struct listen_cmd *cmd)
 {
-	enum pp_listen_format f = cmd->format == OUT_JSON  ? PP_LISTEN_JSON
-				  : cmd->format == OUT_CSV ? PP_LISTEN_CSV
-							   : PP_LISTEN_TEXT;
+	enum pp_listen_format f = event_format(cmd);
 	struct pp_listen_set old, cur;
 	struct pp_buf b;
 	sigset_t stop;

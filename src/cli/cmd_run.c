@@ -92,12 +92,10 @@ static void on_result(void *data, const struct pp_run_result *r)
 	cli_emit(&s->out);
 }
 
-/* Worse = higher; UNKNOWN ranks between WARNING and CRITICAL, as check and tls do. */
+/* Worse = higher, ranked as check and tls rank (pp_run_status has the Nagios values). */
 static int rank(enum pp_run_status st)
 {
-	static const int ranks[] = {0, 1, 3, 2};
-
-	return ranks[st];
+	return pp_nagios_rank((enum pp_nagios_state)st);
 }
 
 /* The one-line summary of every unit, monitoring-plugins style; returns the state. */

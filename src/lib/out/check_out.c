@@ -102,12 +102,11 @@ static enum pp_nagios_state result_nagios(const struct pp_check_result *r,
 	return PP_NAGIOS_OK;
 }
 
-/* Worse = higher, except UNKNOWN ranks between WARNING and CRITICAL. */
-static int nagios_rank(enum pp_nagios_state s)
+int pp_nagios_rank(enum pp_nagios_state s)
 {
 	static const int rank[] = {0, 1, 3, 2};
 
-	return rank[s];
+	return (unsigned)s < 4 ? rank[s] : rank[PP_NAGIOS_UNKNOWN];
 }
 
 static const char *nagios_name(enum pp_nagios_state s)
@@ -140,7 +139,7 @@ int pp_check_write_nagios(struct pp_buf *b, const struct pp_check_result *const 
 	for (size_t i = 0; i < n; i++) {
 		enum pp_nagios_state s = result_nagios(r[i], o);
 
-		if (nagios_rank(s) > nagios_rank(worst))
+		if (pp_nagios_rank(s) > pp_nagios_rank(worst))
 			worst = s;
 		failed += !r[i]->connected;
 	}

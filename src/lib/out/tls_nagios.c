@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "out/tls_out.h"
+#include "portprobe/output.h"
 
 /* What one target amounts to. */
 struct verdict {
@@ -45,12 +46,11 @@ static void evaluate(const struct tls_report *r, int warn, int crit, struct verd
 		v->state = TLS_NAGIOS_OK;
 }
 
-/* Worse = higher, UNKNOWN between WARNING and CRITICAL (as check_out.c). */
+/* Worse = higher, UNKNOWN between WARNING and CRITICAL (the states share
+ * pp_nagios_state's values). */
 static int rank(enum tls_nagios_state s)
 {
-	static const int ranks[] = {0, 1, 3, 2};
-
-	return ranks[s];
+	return pp_nagios_rank((enum pp_nagios_state)s);
 }
 
 static const char *state_name(enum tls_nagios_state s)

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "portprobe/runner.h"
+#include "out/tls_out.h"
 #include "tls/report.h"
 #include "tls/x509sum.h"
 
@@ -146,10 +147,7 @@ bool pp_run_cert_days_left(const struct pp_run_result *r, long long *days)
 	earliest = tls_report_earliest_expiry(t);
 	if (!earliest)
 		return false;
-	/* floor division, as tls_cert_info.days_left counts */
-	*days = (long long)(earliest - t->now) / 86400;
-	if ((long long)(earliest - t->now) < 0 && (long long)(earliest - t->now) % 86400)
-		(*days)--;
+	*days = tls_out_days(earliest, t->now);
 	return true;
 }
 
