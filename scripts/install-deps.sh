@@ -4,7 +4,7 @@
 set -euo pipefail
 
 build_pkgs=(cmake ninja-build gcc make pkg-config libc-ares-dev libssl-dev libyaml-dev
-	libsqlite3-dev libmicrohttpd-dev)
+	libsqlite3-dev libmicrohttpd-dev libcurl4-openssl-dev)
 test_pkgs=(iproute2 nftables dnsmasq-base nmap netcat-openbsd monitoring-plugins-basic jq
 	clang-format procps bc libxml2-utils ndiff openssl gnutls-bin sslscan
 	prometheus prometheus-blackbox-exporter)
