@@ -84,13 +84,15 @@ struct pp_config_tcp {
 };
 
 /* Certificate parameters of a tls check; tcp_probe checks carry them for
- * their certificate units (port 0, cert_only, no sni or starttls). */
+ * their certificate units (port 0, full enumeration as InfraSonar's probe
+ * does, no sni or starttls). */
 struct pp_config_tls {
 	uint16_t port;     /* 1..65535, default 443; 0 for tcp_probe (units have the ports) */
 	char *sni;         /* server_name; NULL: the host when it is a name; "": send none */
 	char *starttls;    /* a pp_tls_starttls_known() name, "none"; NULL: chosen by port */
 	char *ca_file;     /* trust anchors (PEM), as written; NULL: the system store */
-	bool cert_only;    /* certificates only, no protocol/cipher enumeration; default true */
+	bool cert_only;    /* certificates only, no protocol/cipher enumeration; default true
+			      for tls checks, false for tcp_probe (sslEnumCiphers needs them) */
 	int warning_days;  /* WARNING when the earliest expiry is this close; default 20 */
 	int critical_days; /* CRITICAL when this close; default 15, <= warning_days */
 };
@@ -286,6 +288,11 @@ void pp_config_allow_release(struct pp_config_allow *a);
 /* True when entry a allows host/port/resolved (the rules of pp_config_allowed). */
 bool pp_config_allow_match(const struct pp_config_allow *a, const char *host, uint16_t port,
 			   const struct pp_addr *resolved);
+
+/* Parses a listen address as the loader does: "ADDRESS:PORT" with an IP
+ * literal ("127.0.0.1:9115", "[::1]:9115") or ":PORT" for every address
+ * ([::]:PORT). 0, or -EINVAL with *why completing "<text> ...". */
+int pp_config_parse_listen(const char *text, struct pp_addr *ret, const char **why);
 
 /* Parses a duration as the loader does: seconds ("10", "0.5") or units in
  * descending order ("500ms", "15s", "1m30s", "2h", "30d", "1w"). 0 or -EINVAL. */

@@ -4,8 +4,11 @@
  * The file is loaded and validated whole before anything is sent: an
  * invalid file gets one line naming FILE:LINE:COLUMN and the key, exit 2.
  * Results are written as each unit finishes (text and JSONL line by line,
- * JSON as one array closed even when interrupted); the Nagios line, which
- * sums up every unit, comes at the end. */
+ * JSON as one array closed even when interrupted); an InfraSonar document
+ * as soon as every unit of its check is in. The Nagios line, which sums up
+ * every unit, and the Prometheus exposition, which groups samples by metric
+ * family, come at the end (after an interruption too, with the units that
+ * finished). */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -15,6 +18,7 @@
 #include "cli.h"
 #include "portprobe/config.h"
 #include "portprobe/output.h"
+#include "portprobe/probe_metrics.h"
 #include "portprobe/runner.h"
 
 static const char run_usage[] =
@@ -26,7 +30,12 @@ static const char run_usage[] =
     "\n"
     "Options:\n"
     "  -o, --output FORMAT     text (default), json (one array), jsonl (one object\n"
-    "                          per line), or nagios (one line for every check)\n"
+    "                          per line), nagios (one line for every check),\n"
+    "                          prometheus (blackbox_exporter's probe_* metrics for\n"
+    "                          every unit, labelled check, unit, host, port and the\n"
+    "                          check's labels), or infrasonar (one InfraSonar\n"
+    "                          tcp-probe result per check and line: port, sslCert\n"
+    "                          and sslEnumCiphers items)\n"
     "      --max-inflight N    units running at once (default 256)\n"
     "  -h, --help              this help\n"
     "\n"
@@ -45,21 +54,42 @@ static const char run_usage[] =
     "Examples:\n"
     "  portprobe run checks.yaml\n"
     "  portprobe run -o jsonl examples/infrasonar.yaml\n"
-    "  portprobe run -o nagios examples/checks-plugin.yaml\n";
+    "  portprobe run -o nagios examples/checks-plugin.yaml\n"
+    "  portprobe run -o prometheus checks.yaml > /var/lib/node_exporter/probes.prom\n"
+    "  portprobe run -o infrasonar examples/infrasonar.yaml\n";
 
-enum run_output { OUT_TEXT, OUT_JSON, OUT_JSONL, OUT_NAGIOS };
+enum run_output { OUT_TEXT, OUT_JSON, OUT_JSONL, OUT_NAGIOS, OUT_PROMETHEUS, OUT_INFRASONAR };
 
 /* What the run has written and seen. */
 struct run_state {
 	enum run_output format;
-	struct pp_buf out;      /* formatted, not yet written */
-	size_t written;         /* units written (JSON: for the separators) */
-	size_t not_ok;          /* units not OK */
-	enum pp_run_status *st; /* every unit's status, for nagios */
-	double *seconds;        /* every unit's duration or response time */
-	char **reason;          /* every failed unit's reason, for nagios */
-	bool *done;             /* every unit reported */
+	struct pp_buf out;                /* formatted, not yet written */
+	size_t written;                   /* units written (JSON: for the separators) */
+	size_t not_ok;                    /* units not OK */
+	enum pp_run_status *st;           /* every unit's status, for nagios */
+	double *seconds;                  /* every unit's duration or response time */
+	char **reason;                    /* every failed unit's reason, for nagios */
+	bool *done;                       /* every unit reported */
+	struct pp_probe_metrics *metrics; /* prometheus: every reported unit's record */
+	struct pp_infrasonar_check *isc;  /* infrasonar: every check's items so far */
+	size_t *left;                     /* infrasonar: every check's units not reported */
+	const struct pp_config *cfg;      /* the configuration run */
 };
+
+/* Adds an InfraSonar unit to its check; writes the check when it is complete. */
+static void put_infrasonar(struct run_state *s, const struct pp_run_result *r)
+{
+	size_t k = s->cfg->units[r->unit].check;
+	int rc = pp_infrasonar_check_add(&s->isc[k], r);
+
+	if (rc < 0)
+		cli_fatal("cannot format a result: %s", strerror(-rc));
+	if (--s->left[k])
+		return;
+	pp_infrasonar_check_write(&s->out, &s->isc[k], s->cfg->checks[k].name);
+	pp_buf_puts(&s->out, "\n");
+	pp_infrasonar_check_release(&s->isc[k]);
+}
 
 static void on_result(void *data, const struct pp_run_result *r)
 {
@@ -84,6 +114,13 @@ static void on_result(void *data, const struct pp_run_result *r)
 	case OUT_JSONL:
 		pp_run_write_json(&s->out, r);
 		pp_buf_puts(&s->out, "\n");
+		break;
+	case OUT_PROMETHEUS:
+		if (pp_probe_metrics_from_result(&s->metrics[r->unit], r) < 0)
+			cli_fatal("out of memory");
+		break;
+	case OUT_INFRASONAR:
+		put_infrasonar(s, r);
 		break;
 	case OUT_NAGIOS:
 		break;
@@ -140,6 +177,54 @@ static enum pp_run_status put_nagios(struct run_state *s, const struct pp_config
 	return worst;
 }
 
+/* Every reported unit's probe_* metrics, labelled check, unit, host, port
+ * and then the check's own labels (docs/config.md reserves the first four). */
+static void put_prometheus(struct run_state *s, const struct pp_config *cfg)
+{
+	const struct pp_probe_metrics **ms = calloc(cfg->nunits, sizeof(*ms));
+	const struct pp_label_set **ls = calloc(cfg->nunits, sizeof(*ls));
+	struct pp_label_set *sets = calloc(cfg->nunits, sizeof(*sets));
+	struct pp_label *labels = NULL;
+	char(*ports)[8] = calloc(cfg->nunits, sizeof(*ports));
+	size_t n = 0, nlabels = 0, at = 0;
+
+	for (size_t i = 0; i < cfg->nunits; i++)
+		nlabels += 4 + cfg->checks[cfg->units[i].check].nlabels;
+	labels = calloc(nlabels ? nlabels : 1, sizeof(*labels));
+	if (!ms || !ls || !sets || !labels || !ports)
+		cli_fatal("out of memory");
+	for (size_t i = 0; i < cfg->nunits; i++) {
+		const struct pp_config_unit *u = &cfg->units[i];
+		const struct pp_config_check *ck = &cfg->checks[u->check];
+		struct pp_label *l = &labels[at];
+
+		if (!s->done[i])
+			continue;
+		snprintf(ports[i], sizeof(ports[i]), "%u", u->port);
+		l[0] = (struct pp_label){"check", ck->name};
+		l[1] = (struct pp_label){"unit", u->name};
+		l[2] = (struct pp_label){"host", ck->host};
+		l[3] = (struct pp_label){"port", ports[i]};
+		for (size_t j = 0; j < ck->nlabels; j++)
+			l[4 + j] = (struct pp_label){ck->labels[j].name, ck->labels[j].value};
+		sets[n] = (struct pp_label_set){l, 4 + ck->nlabels};
+		at += 4 + ck->nlabels;
+		ms[n] = &s->metrics[i];
+		ls[n] = &sets[n];
+		n++;
+	}
+	/* a family at a time, so 200,000 units fit the output buffer's cap */
+	for (size_t f = 0; f < pp_probe_metrics_families(); f++) {
+		pp_probe_metrics_write_family(&s->out, f, ms, ls, n);
+		cli_emit(&s->out);
+	}
+	free(ms);
+	free(ls);
+	free(sets);
+	free(labels);
+	free(ports);
+}
+
 int cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -166,9 +251,15 @@ int cmd_run(int argc, char **argv)
 				s.format = OUT_JSONL;
 			else if (!strcmp(optarg, "nagios"))
 				s.format = OUT_NAGIOS;
+			else if (!strcmp(optarg, "prometheus"))
+				s.format = OUT_PROMETHEUS;
+			else if (!strcmp(optarg, "infrasonar"))
+				s.format = OUT_INFRASONAR;
 			else
-				cli_usage_error("-o '%s': choose text, json, jsonl or nagios",
-						optarg);
+				cli_usage_error(
+				    "-o '%s': choose text, json, jsonl, nagios, prometheus "
+				    "or infrasonar",
+				    optarg);
 			break;
 		case 1000: {
 			char *end = NULL;
@@ -202,8 +293,21 @@ int cmd_run(int argc, char **argv)
 	s.seconds = calloc(cfg->nunits, sizeof(*s.seconds));
 	s.reason = calloc(cfg->nunits, sizeof(*s.reason));
 	s.done = calloc(cfg->nunits, sizeof(*s.done));
+	s.cfg = cfg;
 	if (!s.st || !s.seconds || !s.reason || !s.done)
 		cli_fatal("out of memory");
+	if (s.format == OUT_PROMETHEUS && !(s.metrics = calloc(cfg->nunits, sizeof(*s.metrics))))
+		cli_fatal("out of memory");
+	if (s.format == OUT_INFRASONAR) {
+		s.isc = calloc(cfg->nchecks, sizeof(*s.isc));
+		s.left = calloc(cfg->nchecks, sizeof(*s.left));
+		if (!s.isc || !s.left)
+			cli_fatal("out of memory");
+		for (size_t k = 0; k < cfg->nchecks; k++) {
+			pp_infrasonar_check_init(&s.isc[k]);
+			s.left[k] = cfg->checks[k].unit_count;
+		}
+	}
 	if (s.format == OUT_JSON) {
 		pp_buf_puts(&s.out, "[");
 		cli_emit(&s.out);
@@ -213,6 +317,8 @@ int cmd_run(int argc, char **argv)
 		pp_buf_puts(&s.out, s.written ? "\n]\n" : "]\n");
 		cli_emit(&s.out);
 	}
+	if (s.format == OUT_PROMETHEUS)
+		put_prometheus(&s, cfg);
 	exit_code = s.not_ok ? EXIT_FAILED : EXIT_OK;
 	if (s.format == OUT_NAGIOS && !signo) {
 		exit_code = (int)put_nagios(&s, cfg);
@@ -230,6 +336,13 @@ int cmd_run(int argc, char **argv)
 	free(s.st);
 	free(s.seconds);
 	free(s.done);
+	for (size_t i = 0; s.metrics && i < cfg->nunits; i++)
+		pp_probe_metrics_release(&s.metrics[i]);
+	free(s.metrics);
+	for (size_t k = 0; s.isc && k < cfg->nchecks; k++)
+		pp_infrasonar_check_release(&s.isc[k]);
+	free(s.isc);
+	free(s.left);
 	pp_buf_release(&s.out);
 	pp_config_free(cfg);
 	return exit_code;

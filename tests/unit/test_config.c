@@ -164,7 +164,7 @@ TEST_IMPL(config_infrasonar_shape_expands_to_one_unit_per_port)
 	ASSERT_EQ(k->tcp_ports.port[2], 443);
 	ASSERT_UEQ(k->cert_ports.n, 1);
 	ASSERT_EQ(k->cert_ports.port[0], 443);
-	ASSERT_EQ(k->tls.cert_only, 1);
+	ASSERT_EQ(k->tls.cert_only, 0); /* tcp-probe enumerates: sslEnumCiphers needs it */
 	ASSERT_EQ(k->tls.warning_days, 20);
 	ASSERT_EQ(k->tls.critical_days, 15);
 	ASSERT_UEQ(k->unit_first, 0);
@@ -205,7 +205,7 @@ TEST_IMPL(config_infrasonar_shape_expands_to_one_unit_per_port)
 	pp_config_unit_tls_opts(c, &c->units[10], &to);
 	ASSERT_TRUE(to.sni == NULL);
 	ASSERT_TRUE(to.starttls == NULL);
-	ASSERT_EQ(to.cert_only, 1);
+	ASSERT_EQ(to.cert_only, 0);
 	ASSERT_UEQ(to.timeout_ns, 2500000000ull);
 	pp_config_free(c);
 	return 0;
@@ -697,8 +697,8 @@ static const struct {
     {"chekcs: []\n", "checks.yaml:1:1: unknown key \"chekcs\" (did you mean \"checks\"?)"},
     {"server:\n"
      "  listen: localhost:9115\n",
-     "checks.yaml:2:11: server.listen: \"localhost:9115\": \"localhost\" is not an IP address "
-     "(listen takes an address, not a host name)"},
+     "checks.yaml:2:11: server.listen: \"localhost:9115\" has an address that is not an IP "
+     "literal (listen takes an address, not a host name)"},
     {"server:\n"
      "  listen: \"127.0.0.1\"\n",
      "checks.yaml:2:11: server.listen: \"127.0.0.1\" is not ADDRESS:PORT (e.g. 127.0.0.1:9115, "

@@ -458,6 +458,8 @@ static int read_check(struct config_ctx *c, const struct ynode *n, struct pp_con
 	chk->kind = kinds[plugin];
 	if (chk->kind == PP_CONFIG_TLS)
 		chk->tls.port = PP_CONFIG_DEFAULT_TLS_PORT;
+	else if (chk->kind == PP_CONFIG_TCP_PROBE)
+		chk->tls.cert_only = false; /* tcp-probe always enumerates (its sslEnumCiphers) */
 	saved = config_push_key(c, config_str(c, kn[CK_PARAMETERS]));
 	if (chk->kind == PP_CONFIG_TCP)
 		r = read_tcp(c, vn[CK_PARAMETERS], chk);

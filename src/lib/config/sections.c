@@ -57,13 +57,53 @@ static int enter_section(struct config_ctx *c, const struct ynode *k, const stru
 /* ---- server ------------------------------------------------------------------------ */
 
 /* listen: "ADDR:PORT", "[ADDR6]:PORT" or ":PORT" (every address). */
+int pp_config_parse_listen(const char *text, struct pp_addr *ret, const char **why)
+{
+	const char *colon = strrchr(text, ':');
+	char host[INET6_ADDRSTRLEN + 8];
+	size_t hl;
+	uint16_t port;
+
+	if (!colon || (text[0] != '[' && strchr(text, ':') != colon) ||
+	    (text[0] == '[' && colon[-1] != ']')) {
+		*why = "is not ADDRESS:PORT (e.g. 127.0.0.1:9115, [::1]:9115 or :9115 for every "
+		       "address)";
+		return -EINVAL;
+	}
+	if (pp_parse_port(colon + 1, 0, &port, why) < 0) {
+		*why = "has a port that is not a number in 1..65535";
+		return -EINVAL;
+	}
+	hl = (size_t)(colon - text);
+	if (hl >= sizeof(host)) {
+		*why = "has an address that is too long";
+		return -EINVAL;
+	}
+	memcpy(host, text, hl);
+	host[hl] = '\0';
+	if (hl == 0) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ret->sa;
+
+		memset(ret, 0, sizeof(*ret));
+		in6->sin6_family = AF_INET6;
+		in6->sin6_addr = in6addr_any;
+		in6->sin6_port = htons(port);
+		ret->len = sizeof(*in6);
+		return 0;
+	}
+	if (pp_parse_ip(host, port, ret, why) < 0) {
+		*why = "has an address that is not an IP literal (listen takes an address, not a "
+		       "host name)";
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int read_listen(struct config_ctx *c, const struct ynode *k, const struct ynode *v)
 {
 	struct pp_config_server *s = &c->cfg->server;
-	const char *text, *colon, *why = NULL;
-	char host[INET6_ADDRSTRLEN + 8];
-	size_t saved, hl;
-	uint16_t port;
+	const char *text, *why = NULL;
+	size_t saved;
 	int r;
 
 	if (!v)
@@ -73,32 +113,8 @@ static int read_listen(struct config_ctx *c, const struct ynode *k, const struct
 	if (r < 0)
 		return r;
 	text = config_str(c, v);
-	colon = strrchr(text, ':');
-	if (!colon || (text[0] != '[' && strchr(text, ':') != colon) ||
-	    (text[0] == '[' && colon[-1] != ']'))
-		return config_fail(c, v,
-				   "%s is not ADDRESS:PORT (e.g. 127.0.0.1:9115, [::1]:9115 or "
-				   ":9115 for every address)",
-				   config_show(c, v));
-	if (pp_parse_port(colon + 1, 0, &port, &why) < 0)
-		return config_fail(c, v, "%s: the port %s", config_show(c, v), why);
-	hl = (size_t)(colon - text);
-	if (hl >= sizeof(host))
-		return config_fail(c, v, "%s: the address is too long", config_show(c, v));
-	memcpy(host, text, hl);
-	host[hl] = '\0';
-	if (hl == 0) {
-		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&s->listen_addr.sa;
-
-		memset(&s->listen_addr, 0, sizeof(s->listen_addr));
-		in6->sin6_family = AF_INET6;
-		in6->sin6_addr = in6addr_any;
-		in6->sin6_port = htons(port);
-		s->listen_addr.len = sizeof(*in6);
-	} else if (pp_parse_ip(host, port, &s->listen_addr, &why) < 0) {
-		return config_fail(c, v, "%s: %s %s (listen takes an address, not a host name)",
-				   config_show(c, v), config_show_str(c, host, hl), why);
-	}
+	if (pp_config_parse_listen(text, &s->listen_addr, &why) < 0)
+		return config_fail(c, v, "%s %s", config_show(c, v), why);
 	config_pop(c, saved);
 	return config_strdup(c, text, &s->listen);
 }
