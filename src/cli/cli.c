@@ -11,8 +11,11 @@
 
 const char *cli_progname = "portprobe";
 
-/* Prints "portprobe: <message>" on stderr and exits with code. */
-static _Noreturn void cli_vdie(int code, const char *fmt, va_list ap)
+/* Prints "portprobe: <message>" on stderr and exits with code. The format
+ * attribute moves the format check to cli_usage_error's and cli_fatal's
+ * callers, where the format is a literal. */
+__attribute__((format(printf, 2, 0))) static _Noreturn void cli_vdie(int code, const char *fmt,
+								     va_list ap)
 {
 	fflush(stdout);
 	fprintf(stderr, "%s: ", cli_progname);

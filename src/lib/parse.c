@@ -128,7 +128,7 @@ int pp_parse_host(const char *s, const char **why)
 			return -EINVAL;
 		}
 		if (c == '.') {
-			if (label == 0 && p[1] != '\0') {
+			if (label == 0) { /* "a..b", "a..", ".a" */
 				*why = "has an empty label";
 				return -EINVAL;
 			}
