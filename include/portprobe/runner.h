@@ -44,7 +44,8 @@ typedef void pp_run_cb(void *data, const struct pp_run_result *r);
 
 struct pp_runner;
 
-/* A runner for cfg (borrowed: it must outlive the runner), with at most
+/* A runner for cfg (borrowed: it must outlive the runner; NULL for a runner
+ * of ad-hoc probes only), with at most
  * max_inflight units running at once (0: 256); further starts queue.
  * 0, -ENOMEM. */
 int pp_runner_new(const struct pp_config *cfg, unsigned max_inflight, pp_run_cb *cb, void *data,
@@ -56,6 +57,26 @@ int pp_runner_start(struct pp_runner *r, struct pp_loop *loop, size_t unit);
 size_t pp_runner_pending(const struct pp_runner *r);
 /* Frees the runner; units in flight are cancelled and not reported. NULL-safe. */
 void pp_runner_free(struct pp_runner *r);
+
+/* One ad-hoc probe, as /probe asks for it: a target with a module's settings
+ * rather than a configured unit. The result's cfg is NULL and its unit
+ * SIZE_MAX; its verdict follows blackbox_exporter: OK when connected (tcp
+ * prober), or when the handshake worked and the chain verified for the host
+ * (tls, or tcp with tls: true) unless the module skips verification; no
+ * warning thresholds. */
+struct pp_probe_spec {
+	const struct pp_config_module *module; /* prober and TLS settings; borrowed */
+	const char *host;                      /* name or address literal to connect to; copied */
+	uint16_t port;                         /* 1..65535 */
+	const char *server_name; /* SNI and the name verified; NULL: host when a name */
+	double timeout;          /* s for the whole probe, > 0 */
+};
+
+/* Starts a probe on loop at once (not counted against max_inflight: the
+ * caller bounds its own concurrency); cb(data, result) follows on the loop,
+ * exactly once, unless the runner is freed first. 0, -EINVAL, -ENOMEM. */
+int pp_runner_probe(struct pp_runner *r, struct pp_loop *loop, const struct pp_probe_spec *spec,
+		    pp_run_cb *cb, void *data);
 
 /* Runs every unit of cfg once on a new loop and returns when all are
  * reported (or a SIGINT/SIGTERM arrived: *signo says which, else 0).

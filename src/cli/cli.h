@@ -38,5 +38,6 @@ int cmd_scan(int argc, char **argv);
 int cmd_tls(int argc, char **argv);
 int cmd_listen(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 #endif

@@ -20,7 +20,10 @@ static const char usage[] =
     "  listen            this host's listening TCP sockets: queues, exposure, owners,\n"
     "                    cgroup and unit; --watch for changes (text, JSON, CSV, Prometheus)\n"
     "  run CONFIG        every check of a YAML file once, concurrently: check_tcp_connection,\n"
-    "                    InfraSonar tcp_probe and tls entries (text, JSON, JSONL, Nagios)\n"
+    "                    InfraSonar tcp_probe and tls entries (text, JSON, JSONL, Nagios,\n"
+    "                    Prometheus, InfraSonar)\n"
+    "  serve --config FILE  the same checks on a schedule: history (SQLite), alerts on\n"
+    "                    state changes, Prometheus /metrics and blackbox-style /probe\n"
     "\n"
     "Options:\n"
     "  -h, --help        this help; 'portprobe COMMAND --help' for a command's options\n"
@@ -35,7 +38,7 @@ static const struct {
 	int (*run)(int argc, char **argv);
 } commands[] = {
     {"check", cmd_check},   {"scan", cmd_scan}, {"tls", cmd_tls},
-    {"listen", cmd_listen}, {"run", cmd_run},
+    {"listen", cmd_listen}, {"run", cmd_run},   {"serve", cmd_serve},
 };
 
 /* The subcommand called name, or NULL. */

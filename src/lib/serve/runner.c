@@ -10,6 +10,8 @@
  * (pp_run_status and reason) are the ones `portprobe check` and
  * `portprobe tls -o nagios` use, so `run` agrees with them. */
 #include <errno.h>
+#include <stdint.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,14 +24,17 @@
 
 /* One started unit. */
 struct job {
-	struct pp_runner *r;     /* owner */
-	size_t unit;             /* index in cfg->units */
-	struct pp_check *check;  /* connect units */
-	struct pp_tls *tls;      /* certificate units */
-	struct timespec start;   /* CLOCK_MONOTONIC at start */
-	struct pp_timer reap;    /* frees a finished tls job outside its callback */
-	bool reported;           /* the callback has had its result */
-	struct job *prev, *next; /* the runner's list of jobs */
+	struct pp_runner *r;                   /* owner */
+	size_t unit;                           /* index in cfg->units; SIZE_MAX for a probe */
+	const struct pp_config_module *module; /* a probe's module, NULL for a unit */
+	pp_run_cb *cb;                         /* where the result goes */
+	void *data;                            /* its argument */
+	struct pp_check *check;                /* connect units */
+	struct pp_tls *tls;                    /* certificate units */
+	struct timespec start;                 /* CLOCK_MONOTONIC at start */
+	struct pp_timer reap;                  /* frees a finished tls job outside its callback */
+	bool reported;                         /* the callback has had its result */
+	struct job *prev, *next;               /* the runner's list of jobs */
 };
 
 struct pp_runner {
@@ -62,7 +67,8 @@ static void job_unlink(struct job *j)
 		r->jobs = j->next;
 	if (j->next)
 		j->next->prev = j->prev;
-	r->running--;
+	if (j->unit != SIZE_MAX)
+		r->running--;
 }
 
 static void job_free(struct job *j)
@@ -137,6 +143,31 @@ static void judge_tls(const struct tls_report *t, const struct pp_config_tls *o,
 	}
 }
 
+/* The verdict of a probe's report: blackbox_exporter's rules. */
+static void judge_probe_tls(const struct tls_report *t, const struct pp_config_module *m,
+			    struct pp_run_result *res)
+{
+	res->status = PP_RUN_CRITICAL;
+	if (t->error != PP_ERROR_NONE) {
+		res->reason = t->error_kind ? t->error_kind : pp_error_message(t->error);
+		return;
+	}
+	if (!t->ndeps) {
+		res->reason = "No certificate";
+		return;
+	}
+	if (!m->insecure_skip_verify) {
+		const struct tls_chain_info *ch = &t->deps[0].chain;
+
+		if (!ch->verified || (ch->hostname_checked && !ch->hostname_match)) {
+			res->reason = tls_verdict_name(ch->verdict);
+			return;
+		}
+	}
+	res->status = PP_RUN_OK;
+	res->reason = NULL;
+}
+
 bool pp_run_cert_days_left(const struct pp_run_result *r, long long *days)
 {
 	const struct tls_report *t = (const struct tls_report *)r->tls;
@@ -154,7 +185,7 @@ bool pp_run_cert_days_left(const struct pp_run_result *r, long long *days)
 static void fill_common(struct job *j, struct pp_run_result *res)
 {
 	memset(res, 0, sizeof(*res));
-	res->cfg = j->r->cfg;
+	res->cfg = j->unit == SIZE_MAX ? NULL : j->r->cfg;
 	res->unit = j->unit;
 	res->duration = elapsed(&j->start);
 	clock_gettime(CLOCK_REALTIME, &res->timestamp);
@@ -172,7 +203,7 @@ static void on_check_result(void *data, const struct pp_check_result *c)
 	res.timestamp = c->timestamp;
 	judge_check(c, &res);
 	j->reported = true;
-	j->r->cb(j->r->data, &res);
+	j->cb(j->data, &res);
 }
 
 static void on_check_done(void *data)
@@ -193,15 +224,19 @@ static void on_reap(struct pp_loop *loop, struct pp_timer *timer, void *data)
 static void on_tls_report(void *data, const struct pp_tls_report *rep)
 {
 	struct job *j = data;
-	const struct pp_config_unit *u = &j->r->cfg->units[j->unit];
-	const struct pp_config_check *ck = &j->r->cfg->checks[u->check];
 	struct pp_run_result res;
 
 	fill_common(j, &res);
 	res.tls = rep;
-	judge_tls((const struct tls_report *)rep, &ck->tls, &res);
+	if (j->module) {
+		judge_probe_tls((const struct tls_report *)rep, j->module, &res);
+	} else {
+		const struct pp_config_unit *u = &j->r->cfg->units[j->unit];
+
+		judge_tls((const struct tls_report *)rep, &j->r->cfg->checks[u->check].tls, &res);
+	}
 	j->reported = true;
-	j->r->cb(j->r->data, &res);
+	j->cb(j->data, &res);
 	pp_timer_start(j->r->loop, &j->reap, 0);
 }
 
@@ -231,24 +266,94 @@ static int start_tls(struct job *j, const struct pp_config_unit *u)
 	return pp_tls_start(j->tls, j->r->loop, on_tls_report, j);
 }
 
-/* Starts one unit now. */
-static int start_now(struct pp_runner *r, size_t unit)
+/* A new job, linked into the runner's list. */
+static struct job *job_new(struct pp_runner *r, size_t unit, pp_run_cb *cb, void *data)
 {
-	const struct pp_config_unit *u = &r->cfg->units[unit];
 	struct job *j = calloc(1, sizeof(*j));
-	int rc;
 
 	if (!j)
-		return -ENOMEM;
+		return NULL;
 	j->r = r;
 	j->unit = unit;
+	j->cb = cb;
+	j->data = data;
 	pp_timer_init(&j->reap, on_reap, j);
 	clock_gettime(CLOCK_MONOTONIC, &j->start);
 	j->next = r->jobs;
 	if (r->jobs)
 		r->jobs->prev = j;
 	r->jobs = j;
-	r->running++;
+	if (unit != SIZE_MAX)
+		r->running++;
+	return j;
+}
+
+/* Starts a probe's TLS handshake(s): certificate-only pp_tls, one target. */
+static int start_probe_tls(struct job *j, const struct pp_probe_spec *sp)
+{
+	const struct pp_config_module *m = sp->module;
+	struct pp_tls_opts o;
+	const char *why = NULL;
+	int rc;
+
+	pp_tls_opts_init(&o);
+	o.cert_only = true;
+	o.parallel = 1;
+	o.starttls = "none";
+	o.sni = sp->server_name;
+	o.ca_file = m->ca_file;
+	o.timeout_ns = (uint64_t)(sp->timeout * 1e9);
+	o.family = m->ip_protocol_fallback ? AF_UNSPEC : m->preferred_family;
+	if ((rc = pp_tls_new(&o, &j->tls, &why)) < 0)
+		return rc;
+	if ((rc = pp_tls_add(j->tls, sp->host, sp->port)) < 0)
+		return rc;
+	return pp_tls_start(j->tls, j->r->loop, on_tls_report, j);
+}
+
+int pp_runner_probe(struct pp_runner *r, struct pp_loop *loop, const struct pp_probe_spec *sp,
+		    pp_run_cb *cb, void *data)
+{
+	const struct pp_config_module *m = sp->module;
+	struct job *j;
+	int rc;
+
+	if (!m || !sp->host || !sp->port || !(sp->timeout > 0))
+		return -EINVAL;
+	r->loop = loop;
+	if (!(j = job_new(r, SIZE_MAX, cb, data)))
+		return -ENOMEM;
+	j->module = m;
+	if (m->prober == PP_CONFIG_PROBER_TLS || m->tls) {
+		rc = start_probe_tls(j, sp);
+	} else {
+		struct pp_check_opts o;
+
+		pp_check_opts_init(&o);
+		o.host = sp->host;
+		o.port = sp->port;
+		o.timeout = sp->timeout;
+		o.attempts = 1;
+		o.source = m->source;
+		o.family = m->ip_protocol_fallback ? AF_UNSPEC : m->preferred_family;
+		rc = pp_check_start(loop, &o, on_check_result, on_check_done, j, &j->check);
+	}
+	if (rc < 0) {
+		job_unlink(j);
+		job_free(j);
+	}
+	return rc;
+}
+
+/* Starts one unit now. */
+static int start_now(struct pp_runner *r, size_t unit)
+{
+	const struct pp_config_unit *u = &r->cfg->units[unit];
+	struct job *j = job_new(r, unit, r->cb, r->data);
+	int rc;
+
+	if (!j)
+		return -ENOMEM;
 	rc = u->kind == PP_CONFIG_UNIT_CERT ? start_tls(j, u) : start_check(j, u);
 	if (rc < 0) {
 		job_unlink(j);
@@ -285,7 +390,7 @@ int pp_runner_new(const struct pp_config *cfg, unsigned max_inflight, pp_run_cb 
 
 int pp_runner_start(struct pp_runner *r, struct pp_loop *loop, size_t unit)
 {
-	if (unit >= r->cfg->nunits)
+	if (!r->cfg || unit >= r->cfg->nunits)
 		return -EINVAL;
 	r->loop = loop;
 	if (r->running < r->max_inflight && !r->qlen)
