@@ -36,6 +36,8 @@ int pp_check_write_nagios(struct pp_buf *b, const struct pp_check_result *const 
 char *pp_iso8601(const struct timespec *ts, char *buf, size_t len);
 /* Appends s as a JSON string literal (quoted, escaped). */
 int pp_json_put_string(struct pp_buf *b, const char *s);
+/* Appends s as a JSON string literal, or null when s is NULL. */
+int pp_json_put_string_or_null(struct pp_buf *b, const char *s);
 /* Appends s as one CSV field (RFC 4180), quoted, quotes doubled, only when needed. */
 void pp_csv_put_field(struct pp_buf *b, const char *s);
 

@@ -81,3 +81,8 @@ void pp_csv_put_field(struct pp_buf *b, const char *s)
 	pp_buf_puts(b, s);
 	pp_buf_puts(b, "\"");
 }
+
+int pp_json_put_string_or_null(struct pp_buf *b, const char *s)
+{
+	return s ? pp_json_put_string(b, s) : pp_buf_puts(b, "null");
+}

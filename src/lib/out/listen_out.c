@@ -17,6 +17,7 @@
 
 #include "portprobe/listen.h"
 #include "portprobe/output.h"
+#include "portprobe/probe_metrics.h"
 #include "portprobe/ports.h"
 
 /* "127.0.0.1:80", "[::1]:80", "127.0.0.1%lo:80", "[::]%eth0:80" into buf. */
@@ -240,10 +241,7 @@ out:
 
 static void json_str_or_null(struct pp_buf *b, const char *s)
 {
-	if (s && s[0])
-		pp_json_put_string(b, s);
-	else
-		pp_buf_puts(b, "null");
+	pp_json_put_string_or_null(b, s && s[0] ? s : NULL);
 }
 
 /* Appends v, or null when it is unknown. */
@@ -455,25 +453,10 @@ int pp_listen_write_event(struct pp_buf *b, enum pp_listen_format f, const char 
 
 /* --- Prometheus --- */
 
-/* A label value with \, " and newline escaped as the exposition format wants. */
-static void prom_value(struct pp_buf *b, const char *s)
-{
-	for (; *s; s++) {
-		if (*s == '\\')
-			pp_buf_puts(b, "\\\\");
-		else if (*s == '"')
-			pp_buf_puts(b, "\\\"");
-		else if (*s == '\n')
-			pp_buf_puts(b, "\\n");
-		else
-			pp_buf_put(b, s, 1);
-	}
-}
-
 static void prom_label(struct pp_buf *b, const char *name, const char *value, int *first)
 {
 	pp_buf_printf(b, "%s%s=\"", *first ? "" : ",", name);
-	prom_value(b, value);
+	pp_prom_put_label_value(b, value);
 	pp_buf_puts(b, "\"");
 	*first = 0;
 }

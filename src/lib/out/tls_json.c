@@ -15,18 +15,10 @@
 #include "portprobe/output.h"
 #include "portprobe/parse.h"
 
-static void put_str_or_null(struct pp_buf *b, const char *s)
-{
-	if (s)
-		pp_json_put_string(b, s);
-	else
-		pp_buf_puts(b, "null");
-}
-
 /* "" counts as absent */
 static void put_opt_str(struct pp_buf *b, const char *s)
 {
-	put_str_or_null(b, s && s[0] ? s : NULL);
+	pp_json_put_string_or_null(b, s && s[0] ? s : NULL);
 }
 
 static void put_bool(struct pp_buf *b, bool v)
@@ -100,21 +92,21 @@ static void put_suite(struct pp_buf *b, const struct tls_out_suite *s)
 {
 	pp_buf_printf(
 	    b, "{\"protocol\":\"%s\",\"id\":\"%s\",\"iana\":", tls_out_proto_name(s->proto), s->id);
-	put_str_or_null(b, s->iana);
+	pp_json_put_string_or_null(b, s->iana);
 	pp_buf_puts(b, ",\"openssl\":");
-	put_str_or_null(b, s->openssl);
+	pp_json_put_string_or_null(b, s->openssl);
 	pp_buf_puts(b, ",\"kx\":");
-	put_str_or_null(b, s->kx);
+	pp_json_put_string_or_null(b, s->kx);
 	pp_buf_puts(b, ",\"au\":");
-	put_str_or_null(b, s->au);
+	pp_json_put_string_or_null(b, s->au);
 	pp_buf_puts(b, ",\"enc\":");
-	put_str_or_null(b, s->enc);
+	pp_json_put_string_or_null(b, s->enc);
 	pp_buf_puts(b, ",\"bits\":");
 	put_uint_or_null(b, s->known ? s->bits : 0);
 	pp_buf_puts(b, ",\"key_bits\":");
 	put_uint_or_null(b, s->known ? s->key_bits : 0);
 	pp_buf_puts(b, ",\"mac\":");
-	put_str_or_null(b, s->mac);
+	pp_json_put_string_or_null(b, s->mac);
 	if (s->known)
 		pp_buf_printf(b, ",\"aead\":%s,\"pfs\":%s,\"strength\":\"%s\"",
 			      s->aead ? "true" : "false", s->pfs ? "true" : "false",
@@ -122,7 +114,7 @@ static void put_suite(struct pp_buf *b, const struct tls_out_suite *s)
 	else
 		pp_buf_puts(b, ",\"aead\":null,\"pfs\":null,\"strength\":null");
 	pp_buf_puts(b, ",\"kex_group\":");
-	put_str_or_null(b, s->group ? s->group->name : NULL);
+	pp_json_put_string_or_null(b, s->group ? s->group->name : NULL);
 	if (s->group_id)
 		pp_buf_printf(b, ",\"kex_group_id\":\"0x%04X\"", s->group_id);
 	else
@@ -159,7 +151,8 @@ static int put_ciphers(struct pp_buf *b, const struct tls_report *r)
 	pp_buf_puts(b, "],\"server_order\":");
 	for (int p = 0; p < TLS_P_COUNT; p++) {
 		put_proto_map_head(b, p);
-		put_str_or_null(b, (unsigned)r->order[p] < 4 ? order[r->order[p]] : NULL);
+		pp_json_put_string_or_null(b,
+					   (unsigned)r->order[p] < 4 ? order[r->order[p]] : NULL);
 	}
 	pp_buf_puts(b, "},\"server_order_list\":");
 	for (int p = 0; p < TLS_P_COUNT; p++) {
@@ -186,9 +179,9 @@ static void put_groups(struct pp_buf *b, const struct tls_report *r)
 		bool first = true;
 
 		pp_buf_puts(b, i ? ",{\"name\":" : "{\"name\":");
-		put_str_or_null(b, ng ? ng->name : NULL);
+		pp_json_put_string_or_null(b, ng ? ng->name : NULL);
 		pp_buf_printf(b, ",\"id\":\"0x%04X\",\"kind\":", g->id);
-		put_str_or_null(b, ng ? tls_group_kind_name(ng->kind) : NULL);
+		pp_json_put_string_or_null(b, ng ? tls_group_kind_name(ng->kind) : NULL);
 		pp_buf_puts(b, ",\"bits\":");
 		put_uint_or_null(b, ng ? ng->bits : 0);
 		pp_buf_puts(b, ",\"protocols\":[");
@@ -291,7 +284,7 @@ static void put_ocsp(struct pp_buf *b, const struct tls_ocsp_info *o)
 {
 	pp_buf_printf(b, ",\"ocsp_staple\":{\"status\":\"%s\",\"invalid_reason\":",
 		      tls_ocsp_status_name(o->status));
-	put_str_or_null(b, o->status == TLS_OCSP_INVALID ? o->invalid_reason : NULL);
+	pp_json_put_string_or_null(b, o->status == TLS_OCSP_INVALID ? o->invalid_reason : NULL);
 	pp_buf_puts(b, ",\"response_status\":");
 	if (o->status != TLS_OCSP_NONE && o->response_status >= 0)
 		pp_buf_printf(b, "%d", o->response_status);
@@ -314,7 +307,8 @@ static void put_ocsp(struct pp_buf *b, const struct tls_ocsp_info *o)
 	pp_buf_puts(b, ",\"revocation_time\":");
 	put_opt_str(b, o->status == TLS_OCSP_REVOKED ? o->revocation_time : NULL);
 	pp_buf_puts(b, ",\"revocation_reason\":");
-	put_str_or_null(b, o->status == TLS_OCSP_REVOKED ? o->revocation_reason_name : NULL);
+	pp_json_put_string_or_null(b, o->status == TLS_OCSP_REVOKED ? o->revocation_reason_name
+								    : NULL);
 	pp_buf_puts(b, "}");
 }
 
@@ -336,7 +330,7 @@ static void put_chain_verdict(struct pp_buf *b, const struct tls_chain_info *c, 
 
 		pp_buf_printf(b, "%s{\"code\":%d,\"depth\":%d,\"verdict\":\"%s\",\"message\":",
 			      i ? "," : "", e->code, e->depth, tls_verdict_name(e->verdict));
-		put_str_or_null(b, X509_verify_cert_error_string(e->code));
+		pp_json_put_string_or_null(b, X509_verify_cert_error_string(e->code));
 		pp_buf_puts(b, "}");
 	}
 	pp_buf_printf(b, "],\"errors_truncated\":%s,\"hostname_checked\":%s,\"hostname_match\":",
@@ -370,12 +364,12 @@ static void put_deployment(struct pp_buf *b, const struct tls_deployment *d, tim
 	for (size_t i = 0; i < nn; i++)
 		pp_buf_printf(b, "%s\"%s\"", i ? "," : "", names[i]);
 	pp_buf_puts(b, "],\"negotiated\":{\"protocol\":");
-	put_str_or_null(b, vname);
+	pp_json_put_string_or_null(b, vname);
 	if (d->suite)
 		pp_buf_printf(b, ",\"id\":\"0x%04X\",\"iana\":", d->suite);
 	else
 		pp_buf_puts(b, ",\"id\":null,\"iana\":");
-	put_str_or_null(b, s ? s->iana : NULL);
+	pp_json_put_string_or_null(b, s ? s->iana : NULL);
 	pp_buf_puts(b, "},\"chain\":[");
 	for (size_t i = 0; d->certs && i < d->n; i++) {
 		if (i)
@@ -396,12 +390,12 @@ static int put_report(struct pp_buf *b, const struct tls_report *r)
 	pp_buf_puts(b, "{\"host\":");
 	pp_json_put_string(b, r->host ? r->host : "");
 	pp_buf_puts(b, ",\"ip\":");
-	put_str_or_null(b, r->ip.len ? pp_addr_str(&r->ip, ip, sizeof(ip)) : NULL);
+	pp_json_put_string_or_null(b, r->ip.len ? pp_addr_str(&r->ip, ip, sizeof(ip)) : NULL);
 	pp_buf_printf(b, ",\"port\":%u,\"sni\":", r->port);
-	put_str_or_null(b, r->sni);
+	pp_json_put_string_or_null(b, r->sni);
 	pp_buf_puts(b, ",\"starttls\":");
-	put_str_or_null(b,
-			r->starttls != TLS_STARTTLS_NONE ? tls_starttls_name(r->starttls) : NULL);
+	pp_json_put_string_or_null(
+	    b, r->starttls != TLS_STARTTLS_NONE ? tls_starttls_name(r->starttls) : NULL);
 	pp_buf_printf(b, ",\"start\":\"%s\"", pp_iso8601(&r->start, ts, sizeof(ts)));
 	pp_buf_printf(b, ",\"end\":\"%s\"", pp_iso8601(&r->end, ts, sizeof(ts)));
 	pp_buf_printf(b, ",\"connections\":%u,\"error\":", r->connections);

@@ -480,14 +480,6 @@ static void put_ms_time(struct pp_buf *b, int64_t ms)
 	pp_buf_puts(b, "\"");
 }
 
-static void put_str_or_null(struct pp_buf *b, const char *s)
-{
-	if (s)
-		pp_json_put_string(b, s);
-	else
-		pp_buf_puts(b, "null");
-}
-
 static void put_num_or_null(struct pp_buf *b, double v)
 {
 	if (isfinite(v))
@@ -512,11 +504,11 @@ static int on_hist_row(void *data, const struct pp_store_result *r)
 		      r->ok ? "true" : "false");
 	pp_json_put_string(b, r->state);
 	pp_buf_puts(b, ",\"error\":");
-	put_str_or_null(b, r->error);
+	pp_json_put_string_or_null(b, r->error);
 	pp_buf_puts(b, ",\"detail\":");
-	put_str_or_null(b, r->detail);
+	pp_json_put_string_or_null(b, r->detail);
 	pp_buf_puts(b, ",\"ip\":");
-	put_str_or_null(b, r->ip);
+	pp_json_put_string_or_null(b, r->ip);
 	pp_buf_puts(b, ",\"port\":");
 	if (r->port)
 		pp_buf_printf(b, "%u", r->port);
@@ -545,7 +537,7 @@ static int on_hist_transition(void *data, const struct pp_store_transition *t)
 	put_ms_time(b, t->ts_ms);
 	pp_buf_printf(b, ",\"time_ms\":%" PRId64 ",\"from\":\"%s\",\"to\":\"%s\",\"reason\":",
 		      t->ts_ms, pp_health_name(t->from), pp_health_name(t->to));
-	put_str_or_null(b, t->reason);
+	pp_json_put_string_or_null(b, t->reason);
 	pp_buf_puts(b, "}");
 	return b->err;
 }

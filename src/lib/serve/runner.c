@@ -106,6 +106,22 @@ static void judge_check(const struct pp_check_result *c, struct pp_run_result *r
 	}
 }
 
+/* CRITICAL when the target gave no certificate to judge (it failed, or sent
+ * none); true when that decided it. */
+static bool judge_tls_answer(const struct tls_report *t, struct pp_run_result *res)
+{
+	res->status = PP_RUN_CRITICAL;
+	if (t->error != PP_ERROR_NONE) {
+		res->reason = t->error_kind ? t->error_kind : pp_error_message(t->error);
+		return true;
+	}
+	if (!t->ndeps) {
+		res->reason = "No certificate";
+		return true;
+	}
+	return false;
+}
+
 /* The verdict of a certificate unit's report (the rules in runner.h). */
 static void judge_tls(const struct tls_report *t, const struct pp_config_tls *o,
 		      struct pp_run_result *res)
@@ -113,15 +129,8 @@ static void judge_tls(const struct tls_report *t, const struct pp_config_tls *o,
 	long long days = 0;
 	bool has = pp_run_cert_days_left(res, &days);
 
-	res->status = PP_RUN_CRITICAL;
-	if (t->error != PP_ERROR_NONE) {
-		res->reason = t->error_kind ? t->error_kind : pp_error_message(t->error);
+	if (judge_tls_answer(t, res))
 		return;
-	}
-	if (!t->ndeps) {
-		res->reason = "No certificate";
-		return;
-	}
 	for (size_t k = 0; k < t->ndeps; k++) {
 		const struct tls_chain_info *ch = &t->deps[k].chain;
 
@@ -147,15 +156,8 @@ static void judge_tls(const struct tls_report *t, const struct pp_config_tls *o,
 static void judge_probe_tls(const struct tls_report *t, const struct pp_config_module *m,
 			    struct pp_run_result *res)
 {
-	res->status = PP_RUN_CRITICAL;
-	if (t->error != PP_ERROR_NONE) {
-		res->reason = t->error_kind ? t->error_kind : pp_error_message(t->error);
+	if (judge_tls_answer(t, res))
 		return;
-	}
-	if (!t->ndeps) {
-		res->reason = "No certificate";
-		return;
-	}
 	if (!m->insecure_skip_verify) {
 		const struct tls_chain_info *ch = &t->deps[0].chain;
 
