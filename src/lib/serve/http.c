@@ -1,8 +1,7 @@
 /* http.c: the HTTP workers of `portprobe serve` (libmicrohttpd).
  *
- * Each worker is one thread with its own pp_loop, its own SO_REUSEPORT
- * listening socket on the server's address (the kernel spreads connections
- * over them) and its own MHD daemon in external epoll mode: the daemon's
+ * Each worker is one thread with its own pp_loop, a duplicate of the one
+ * listening socket (the workers share its accept queue) and its own MHD daemon in external epoll mode: the daemon's
  * epoll descriptor sits in the worker's loop and MHD_run() is called when it
  * is readable or MHD's timeout is due. A /probe request is parsed, its
  * connection suspended, the probe started on the same loop (pp_runner_probe)
@@ -109,6 +108,10 @@ int http_sockets_open(struct pp_serve *s, char *err, size_t errlen)
 	}
 	if (!(s->workers = calloc(n, sizeof(*s->workers))))
 		return -ENOMEM;
+	/* One listening socket, without SO_REUSEPORT (which would let another
+	 * process of the same user bind the port too and take half of its
+	 * requests); each worker's daemon gets a dup of it and they share its
+	 * accept queue. */
 	for (unsigned i = 0; i < n; i++) {
 		struct http_worker *w = calloc(1, sizeof(*w));
 		int one = 1, zero = 0, fd;
@@ -120,20 +123,24 @@ int http_sockets_open(struct pp_serve *s, char *err, size_t errlen)
 		w->lfd = w->stop_efd = w->epfd = -1;
 		s->workers[i] = w;
 		s->nworkers = i + 1;
+		if (i > 0) {
+			if ((w->lfd = fcntl(s->workers[0]->lfd, F_DUPFD_CLOEXEC, 3)) < 0)
+				goto sock_fail;
+			continue;
+		}
 		fd = socket(addr.sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (fd < 0)
 			goto sock_fail;
 		w->lfd = fd;
-		if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-		    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0)
+		if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
 			goto sock_fail;
 		if (addr.sa.ss_family == AF_INET6 &&
 		    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)) < 0)
 			goto sock_fail;
 		if (bind(fd, (struct sockaddr *)&addr.sa, addr.len) < 0 || listen(fd, 4096) < 0)
 			goto sock_fail;
-		if (i == 0 && pp_addr_port(&addr) == 0) {
-			/* port 0 (tests): every worker shares the port the first one got */
+		if (pp_addr_port(&addr) == 0) {
+			/* port 0 (tests): the URL shows the port the kernel chose */
 			socklen_t l = sizeof(addr.sa);
 
 			if (getsockname(fd, (struct sockaddr *)&addr.sa, &l) < 0)
@@ -631,6 +638,26 @@ static enum route route_of(const char *url)
 	return R_OTHER;
 }
 
+static enum MHD_Result add_header_size(void *cls, enum MHD_ValueKind kind, const char *key,
+				       const char *value)
+{
+	(void)kind;
+	*(size_t *)cls += strlen(key) + 2 + (value ? strlen(value) : 0) + 2; /* "K: V\r\n" */
+	return MHD_YES;
+}
+
+/* The request's size as it came: request line, headers, the blank line
+ * (the URL's query counted from its decoded arguments: close enough). */
+static size_t request_size(struct MHD_Connection *c, const char *url, const char *method,
+			   const char *version)
+{
+	size_t n = strlen(method) + 1 + strlen(url) + 1 + strlen(version) + 2 + 2;
+
+	MHD_get_connection_values(c, MHD_HEADER_KIND, add_header_size, &n);
+	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_header_size, &n);
+	return n;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
 				  const char *method, const char *version, const char *upload,
 				  size_t *upload_size, void **req_cls)
@@ -660,6 +687,24 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	}
 	rt = route_of(url);
 	count(s, rt);
+	{
+		struct gen *g = serve_gen_get(s);
+		size_t max = g->cfg->server.max_request_bytes, size;
+
+		serve_gen_put(g);
+		if (strlen(url) > max) {
+			set_error(req, 414, "the URL is longer than max_request_bytes (%zu)", max);
+			return answer(req, NULL, NULL);
+		}
+		size = request_size(c, url, method, version);
+		if (size > max) {
+			set_error(req, 431,
+				  "the request line and headers (%zu bytes) are larger than "
+				  "max_request_bytes (%zu)",
+				  size, max);
+			return answer(req, NULL, NULL);
+		}
+	}
 	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD)) {
 		set_error(req, 405, "method %s is not allowed: use GET", method);
 		return answer(req, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");

@@ -603,6 +603,19 @@ static int gen_new(struct pp_serve *s, struct pp_config *cfg, struct gen **ret)
 	return 0;
 }
 
+/* Deletes the saved health of a unit at the next commit. */
+static void forget_state(struct pp_serve *s, const char *check, const char *unit)
+{
+	char **nd;
+	char *key = NULL;
+
+	if (!s->store || !(nd = realloc(s->deleted, (s->ndeleted + 1) * sizeof(*nd))))
+		return;
+	s->deleted = nd;
+	if (asprintf(&key, "%s\n%s", check, unit) >= 0) /* "check\nunit" */
+		s->deleted[s->ndeleted++] = key;
+}
+
 struct restore_ctx {
 	struct pp_serve *s;
 	struct unit **units;
@@ -615,9 +628,14 @@ static int on_state_row(void *data, const char *check_name, const char *unit,
 	struct restore_ctx *c = data;
 	const struct pp_config_unit *cu = pp_config_unit_find(c->cfg, unit);
 
-	if (cu && c->units[cu - c->cfg->units] &&
-	    !strcmp(c->cfg->checks[cu->check].name, check_name))
-		(void)pp_stats_restore(&c->units[cu - c->cfg->units]->stats, st);
+	if (cu && !strcmp(c->cfg->checks[cu->check].name, check_name)) {
+		if (c->units[cu - c->cfg->units])
+			(void)pp_stats_restore(&c->units[cu - c->cfg->units]->stats, st);
+	} else {
+		/* a unit the file no longer has (removed while serve was down):
+		 * forget its health, or a check added back later would inherit it */
+		forget_state(c->s, check_name, unit);
+	}
 	return 0;
 }
 
@@ -729,17 +747,7 @@ static void reload(struct pp_serve *s)
 		if (!u)
 			continue;
 		pp_timer_stop(s->loop, &u->timer);
-		if (s->store) {
-			char **nd = realloc(s->deleted, (s->ndeleted + 1) * sizeof(*nd));
-			char *key = NULL;
-
-			if (nd) {
-				s->deleted = nd;
-				if (asprintf(&key, "%s\n%s", old->cfg->checks[ou->check].name,
-					     ou->name) >= 0)
-					s->deleted[s->ndeleted++] = key;
-			}
-		}
+		forget_state(s, old->cfg->checks[ou->check].name, ou->name);
 		unit_free(u);
 	}
 	free(old_units);
