@@ -417,11 +417,16 @@ W_DOWN='{"event":"state_change","check":"web","unit":"web","host":"127.0.0.1","p
 W_UP='{"event":"state_change","check":"web","unit":"web","host":"127.0.0.1","port":'$OPEN',"from":"down","to":"up","reason":"2 consecutive successes","streak":2,"labels":{"team":"ops"}}'
 
 # history_ids PORT: every result id of checks web and gone from the history API, ascending.
+# The two reads are two snapshots: a commit between them adds rows of both
+# units, of which only the second read sees its own. Ids above the lower of
+# the two maxima are left out so that the list is one consistent prefix.
 history_ids() {
-	{
-		get "$1" "/api/v1/checks/web/history?limit=10000"
-		get "$1" "/api/v1/checks/gone/history?limit=10000"
-	} | jq -r '.results[].id' | sort -n
+	local web gone
+	web=$(get "$1" "/api/v1/checks/web/history?limit=10000" | jq -r '.results[].id')
+	gone=$(get "$1" "/api/v1/checks/gone/history?limit=10000" | jq -r '.results[].id')
+	printf '%s\n%s\n' "$web" "$gone" | awk -v a="$(echo "$web" | sort -n | tail -n 1)" \
+		-v b="$(echo "$gone" | sort -n | tail -n 1)" \
+		'NF && $1 <= (a + 0 < b + 0 ? a + 0 : b + 0)' | sort -n
 }
 
 # contiguous FILE: "FIRST..LAST contiguous" when FILE's ids are FIRST, FIRST+1, ..., LAST.
