@@ -7,7 +7,7 @@ build_pkgs=(cmake ninja-build gcc make pkg-config libc-ares-dev libssl-dev libya
 	libsqlite3-dev libmicrohttpd-dev libcurl4-openssl-dev)
 test_pkgs=(iproute2 nftables dnsmasq-base nmap netcat-openbsd monitoring-plugins-basic jq
 	clang-format procps bc libxml2-utils ndiff openssl gnutls-bin sslscan
-	prometheus prometheus-blackbox-exporter)
+	prometheus prometheus-blackbox-exporter wrk)
 
 case "${1:-build}" in
 build) want=("${build_pkgs[@]}") ;;
