@@ -143,6 +143,8 @@ runtime=$(awk '/^FROM / {stage++} stage == 2' "$df" | sed -e ':a' -e '/\\$/N; s/
 if [ -n "$pp" ] && command -v readelf >/dev/null && command -v dpkg >/dev/null &&
 	grep -qx 'VERSION_CODENAME=bookworm' /etc/os-release 2>/dev/null; then
 	for soname in $(readelf -d "$pp" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+		# a sanitizer build (make asan) links its runtimes; the image never ships one
+		case "$soname" in libasan.so* | libubsan.so* | libtsan.so* | liblsan.so*) continue ;; esac
 		path=$(ldd "$pp" | awk -v s="$soname" '$1 == s {print $3}')
 		# dpkg knows a library by the path its package ships (/lib or /usr/lib)
 		pkg=$(dpkg -S "$path" "$(realpath "$path")" 2>/dev/null | head -1 | cut -d: -f1)
