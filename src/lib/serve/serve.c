@@ -394,10 +394,9 @@ static void on_run_result(void *data, const struct pp_run_result *r)
 		row.check_name = ck->name;
 		row.unit = cu->name;
 		row.ts_ms = ts_ms;
-		row.ok = ok;
 		cert_row(r, r->cfg, &row, extra, sizeof(extra));
 	}
-	row.ok = ok;
+	row.ok = ok; /* the verdict's: an UNKNOWN connect result is a failure too */
 	pend_result(s, &row);
 
 	if (changed) {

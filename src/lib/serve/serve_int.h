@@ -137,8 +137,4 @@ int http_sockets_open(struct pp_serve *s, char *err, size_t errlen);
 int serve_write_metrics(struct pp_serve *s, struct pp_buf *b);
 /* /api/v1/checks */
 int serve_write_checks(struct pp_serve *s, struct pp_buf *b);
-/* The labels of unit u (check, unit, host, port, the check's labels). */
-void serve_unit_labels(const struct pp_config *cfg, const struct pp_config_unit *u,
-		       struct pp_label_set *ret, char *portbuf, size_t portlen);
-
 #endif

@@ -28,11 +28,12 @@ struct unit_labels {
 	char (*ports)[8];
 };
 
-void serve_unit_labels(const struct pp_config *cfg, const struct pp_config_unit *u,
-		       struct pp_label_set *ret, char *portbuf, size_t portlen)
+/* The labels of unit u into v (MAX_LABELS slots): check, unit, host, port,
+ * then the check's own; ret points at them. */
+static void unit_labels(const struct pp_config *cfg, const struct pp_config_unit *u,
+			struct pp_label *v, struct pp_label_set *ret, char *portbuf, size_t portlen)
 {
 	const struct pp_config_check *ck = &cfg->checks[u->check];
-	struct pp_label *v = (struct pp_label *)ret->v;
 	size_t n = 0;
 
 	snprintf(portbuf, portlen, "%u", u->port);
@@ -42,6 +43,7 @@ void serve_unit_labels(const struct pp_config *cfg, const struct pp_config_unit 
 	v[n++] = (struct pp_label){"port", portbuf};
 	for (size_t i = 0; i < ck->nlabels && n < MAX_LABELS; i++)
 		v[n++] = (struct pp_label){ck->labels[i].name, ck->labels[i].value};
+	ret->v = v;
 	ret->n = n;
 }
 
@@ -56,9 +58,8 @@ static int labels_build(struct pp_serve *s, struct unit_labels *ul)
 	if (!ul->v || !ul->sets || !ul->ptrs || !ul->ports)
 		return -ENOMEM;
 	for (size_t i = 0; i < s->nunits; i++) {
-		ul->sets[i].v = ul->v + i * MAX_LABELS;
-		serve_unit_labels(s->cur->cfg, &s->cur->cfg->units[i], &ul->sets[i], ul->ports[i],
-				  sizeof(ul->ports[i]));
+		unit_labels(s->cur->cfg, &s->cur->cfg->units[i], ul->v + i * MAX_LABELS,
+			    &ul->sets[i], ul->ports[i], sizeof(ul->ports[i]));
 		ul->ptrs[i] = &ul->sets[i];
 	}
 	return 0;
