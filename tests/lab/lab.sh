@@ -286,7 +286,7 @@ lab__on_signal() {
 # lab__guard: the guard process (background subshell). Wakes every 0.2 s without forking;
 # tears the lab down if the test died, enforces LAB_TIMEOUT otherwise.
 lab__guard() {
-    local deadline=$1 fd stat ppid fired=0 _
+    local deadline=$1 fd stat ppid fired=0 now _
     # The test may run under set -e; the guard must not stop on a read timeout.
     set +e
     trap 'exit 0' TERM
@@ -309,7 +309,8 @@ lab__guard() {
             lab__destroy_namespaces
             exit 0
         fi
-        if [ "$fired" -eq 0 ] && [ "$EPOCHSECONDS" -ge "$deadline" ]; then
+        now=$EPOCHREALTIME
+        if [ "$fired" -eq 0 ] && ((${now/./} >= deadline)); then
             fired=1
             echo "lab: LAB_TIMEOUT=${LAB_TIMEOUT}s reached; stopping the test" >&2
             kill -TERM "$LAB__MAIN_PID" 2>/dev/null
@@ -488,7 +489,9 @@ lab_up() {
     trap 'lab__on_signal HUP 129' HUP
     trap 'lab__on_signal PIPE 141' PIPE
 
-    lab__guard "$((EPOCHSECONDS + LAB_TIMEOUT))" </dev/null >/dev/null &
+    # The deadline is in microseconds: whole seconds would cut the first second short.
+    local start=$EPOCHREALTIME
+    lab__guard "$((${start/./} + LAB_TIMEOUT * 1000000))" </dev/null >/dev/null &
     LAB__GUARD_PID=$!
 
     for ns in "$LAB_NS_CLIENT" "$LAB_NS_ROUTER" "$LAB_NS_TARGET"; do

@@ -157,8 +157,9 @@ else
 fi
 
 # A test that overruns LAB_TIMEOUT while blocked in a command inside the lab: stopped, torn down.
+# 3 s leaves lab_up time to finish on a loaded machine (it takes about 0.5 s idle).
 : >"$LAB_DIR/late.ns"
-LAB_TIMEOUT=1 PP_LISTEN=$LAB_PP_LISTEN bash -c \
+LAB_TIMEOUT=3 PP_LISTEN=$LAB_PP_LISTEN bash -c \
     '. "$1/lab.sh"; lab_up; echo "$LAB_NS_CLIENT" >"$2"; in_client sleep 20; exit 0' _ "$here" "$LAB_DIR/late.ns" \
     2>"$LAB_DIR/late.err" &
 late_pid=$!
@@ -166,6 +167,6 @@ late_rc=0
 wait "$late_pid" || late_rc=$?
 assert_eq "LAB_TIMEOUT exit status" 143 "$late_rc"
 assert_eq "LAB_TIMEOUT tears down" yes "$( [ -s "$LAB_DIR/late.ns" ] && ns_gone "$LAB_DIR/late.ns" && echo yes || echo no)"
-assert_match "LAB_TIMEOUT message" 'LAB_TIMEOUT=1s reached' "$(cat "$LAB_DIR/late.err")"
+assert_match "LAB_TIMEOUT message" 'LAB_TIMEOUT=3s reached' "$(cat "$LAB_DIR/late.err")"
 
 lab_finish
