@@ -80,8 +80,7 @@ serve_lab_up() {
 	trap 'lab__on_signal TERM 143' TERM
 	trap 'lab__on_signal HUP 129' HUP
 	trap 'lab__on_signal PIPE 141' PIPE
-	lab__guard "$((EPOCHSECONDS + LAB_TIMEOUT))" </dev/null >/dev/null &
-	LAB__GUARD_PID=$!
+	lab__start_guard
 	lab__run "creating namespace" ip netns add "$ns"
 	lab__run "lo up in $ns" ip -n "$ns" link set lo up
 }
@@ -350,6 +349,28 @@ raw() {
 		fi' _ "$A" "$1"
 }
 
+# trickle: a request sent one header line every 0.5 s for 8 s (a slow-loris
+# client): prints "closed after N s" when serve closes the connection.
+trickle() {
+	# shellcheck disable=SC2016 # expanded by the inner bash
+	in_client bash -c '
+		trap "" PIPE
+		exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
+		start=$EPOCHREALTIME
+		printf "GET /healthz HTTP/1.1\r\nHost: x\r\n" >&3
+		for ((i = 0; i < 16; i++)); do
+			read -r -t 0.5 -u 3 line
+			rc=$?
+			if ((rc > 0 && rc <= 128)); then
+				echo "closed after $(((${EPOCHREALTIME/./} - ${start/./}) / 1000000)) s"
+				exit 0
+			fi
+			[ "$rc" = 0 ] && { echo "answered: $line"; exit 0; }
+			printf "X-Slow-%d: a\r\n" "$i" >&3 2>/dev/null
+		done
+		echo "still open after 8 s"' _ "$A"
+}
+
 # pad N: N bytes of "a".
 pad() { printf "%$1s" "" | tr ' ' a; }
 
@@ -383,6 +404,11 @@ if want http; then
 	ans=$(raw '\x00\x01 NOT HTTP\r\n\r\n')
 	assert_match "garbage bytes: a 400 or closed within request_timeout" \
 		'^(HTTP/1.1 400 Bad Request'$'\n''.*)?'$'\n''closed after [0-2] s$' "$ans"
+	# A request trickling in (each line well within the idle timeout) is cut
+	# when request_timeout (2 s) has passed since the connection opened.
+	assert_match "a trickled request: closed at request_timeout" '^closed after 2 s$' "$(trickle)"
+	assert_match "a trickled request: counted" '^portprobe_http_request_timeouts_total [1-9]' \
+		"$(get "$A" /metrics | grep '^portprobe_http_request_timeouts_total ')"
 	assert_eq "/healthz after garbage: status" 200 "$(req "$A" /healthz "$o")"
 	assert_eq "/healthz after garbage: body" ok "$(cat "$o")"
 fi

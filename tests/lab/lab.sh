@@ -324,6 +324,14 @@ lab__guard() {
     done
 }
 
+# lab__start_guard: start the guard with a deadline LAB_TIMEOUT s from now, in
+# microseconds (whole seconds would cut the first second short); sets LAB__GUARD_PID.
+lab__start_guard() {
+    local start=$EPOCHREALTIME
+    lab__guard "$((${start/./} + LAB_TIMEOUT * 1000000))" </dev/null >/dev/null &
+    LAB__GUARD_PID=$!
+}
+
 # ---------------------------------------------------------------- setup
 
 # lab__sysctl ROLE KEY=VALUE...: set sysctls inside a lab namespace only.
@@ -489,10 +497,7 @@ lab_up() {
     trap 'lab__on_signal HUP 129' HUP
     trap 'lab__on_signal PIPE 141' PIPE
 
-    # The deadline is in microseconds: whole seconds would cut the first second short.
-    local start=$EPOCHREALTIME
-    lab__guard "$((${start/./} + LAB_TIMEOUT * 1000000))" </dev/null >/dev/null &
-    LAB__GUARD_PID=$!
+    lab__start_guard
 
     for ns in "$LAB_NS_CLIENT" "$LAB_NS_ROUTER" "$LAB_NS_TARGET"; do
         lab__run "creating namespace" ip netns add "$ns"

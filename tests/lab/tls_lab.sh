@@ -329,8 +329,7 @@ tls_lab_up() {
     trap 'lab__on_signal TERM 143' TERM
     trap 'lab__on_signal HUP 129' HUP
     trap 'lab__on_signal PIPE 141' PIPE
-    lab__guard "$((EPOCHSECONDS + LAB_TIMEOUT))" </dev/null >/dev/null &
-    LAB__GUARD_PID=$!
+    lab__start_guard
 
     lab__run "creating namespace" ip netns add "$TLS_LAB_NS"
     lab__run "lo up in $TLS_LAB_NS" ip -n "$TLS_LAB_NS" link set lo up

@@ -10,7 +10,10 @@
  *
  * Limits: max_request_bytes bounds what MHD buffers for a request (request
  * line and headers; larger ones are answered 431 or 414 by MHD, a body 413
- * here), request_timeout closes idle connections, max_concurrency bounds
+ * here), request_timeout bounds the time a request may take to arrive whole
+ * (MHD's own timeout counts silence only: a client trickling a byte at a time
+ * would hold a connection forever, so each worker closes those itself),
+ * max_concurrency bounds
  * connections (split over the workers). Everything that is not a well-formed
  * GET or HEAD of a known path gets a 4xx with one line saying why. */
 #include <errno.h>
@@ -49,6 +52,15 @@ enum route { R_METRICS, R_PROBE, R_CHECKS, R_HISTORY, R_HEALTHZ, R_OTHER, R_N };
 
 struct http_worker;
 
+/* One accepted connection and the time by which its next request must have
+ * arrived whole: request_timeout after the connection opened or after its
+ * previous answer was sent. */
+struct hconn {
+	int fd;
+	uint64_t deadline;         /* monotonic ns; 0 while an answer is made or sent */
+	struct hconn *prev, *next; /* the worker's connections */
+};
+
 struct req {
 	struct http_worker *w;
 	struct MHD_Connection *conn;
@@ -84,6 +96,9 @@ struct http_worker {
 	bool stopping;
 	bool quiesced; /* MHD gave lfd back: ours to close */
 	struct pp_timer drain;
+	struct hconn *conns;   /* open connections */
+	uint64_t request_ns;   /* request_timeout */
+	struct pp_timer sweep; /* closes connections past their deadline */
 };
 
 /* ---- sockets ------------------------------------------------------------------------ */
@@ -207,6 +222,18 @@ static void count(struct pp_serve *s, enum route r)
 	atomic_fetch_add_explicit(&s->http_requests[r], 1, memory_order_relaxed);
 }
 
+/* Sets the deadline of c's next request: now + request_timeout, or none (0)
+ * while its current request is answered. */
+static void conn_deadline(struct http_worker *w, struct MHD_Connection *c, bool start)
+{
+	const union MHD_ConnectionInfo *info =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct hconn *hc = info ? info->socket_context : NULL;
+
+	if (hc)
+		hc->deadline = start ? pp_loop_now(w->loop) + w->request_ns : 0;
+}
+
 /* Queues req's answer (body, status, type) on its connection. */
 static enum MHD_Result answer(struct req *req, const char *extra_name, const char *extra_value)
 {
@@ -214,6 +241,7 @@ static enum MHD_Result answer(struct req *req, const char *extra_name, const cha
 	enum MHD_Result rc;
 	size_t len = req->body.err ? 0 : req->body.len;
 
+	conn_deadline(req->w, req->conn, false);
 	if (req->body.err) {
 		req->status = 500;
 		req->ctype = CT_TEXT;
@@ -299,6 +327,7 @@ static void req_suspend(struct req *req)
 {
 	struct http_worker *w = req->w;
 
+	conn_deadline(w, req->conn, false);
 	MHD_suspend_connection(req->conn);
 	req->suspended = true;
 	req->next = w->waiting;
@@ -770,9 +799,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 {
 	struct req *req = *req_cls;
 
-	(void)cls;
-	(void)c;
 	(void)toe;
+	conn_deadline(cls, c, true); /* the next request's time starts now */
 	if (!req)
 		return;
 	if (req->lookup)
@@ -784,6 +812,67 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 	pp_buf_release(&req->body);
 	free(req);
 	*req_cls = NULL;
+}
+
+/* How often connections are checked against their deadline: a quarter of
+ * request_timeout, between 50 ms and 1 s. */
+static uint64_t sweep_period(uint64_t request_ns)
+{
+	uint64_t p = request_ns / 4;
+
+	return p < 50000000ull ? 50000000ull : p > 1000000000ull ? 1000000000ull : p;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	struct http_worker *w = cls;
+	struct hconn *hc = *socket_context;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *info =
+		    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+		if (!info || !(hc = calloc(1, sizeof(*hc))))
+			return; /* MHD's idle timeout still applies */
+		hc->fd = info->connect_fd;
+		hc->deadline = pp_loop_now(w->loop) + w->request_ns;
+		if ((hc->next = w->conns))
+			w->conns->prev = hc;
+		w->conns = hc;
+		*socket_context = hc;
+		return;
+	}
+	if (!hc)
+		return;
+	if (hc->prev)
+		hc->prev->next = hc->next;
+	else
+		w->conns = hc->next;
+	if (hc->next)
+		hc->next->prev = hc->prev;
+	free(hc);
+	*socket_context = NULL;
+}
+
+/* Every connection whose request has not arrived whole by its deadline is
+ * shut down; MHD sees the end of the stream and closes it. */
+static void on_sweep(struct pp_loop *loop, struct pp_timer *t, void *data)
+{
+	struct http_worker *w = data;
+	uint64_t now = pp_loop_now(loop);
+
+	for (struct hconn *hc = w->conns; hc; hc = hc->next) {
+		if (!hc->deadline || now < hc->deadline)
+			continue;
+		hc->deadline = 0;
+		shutdown(hc->fd, SHUT_RDWR);
+		atomic_fetch_add_explicit(&w->s->http_timeouts, 1, memory_order_relaxed);
+		serve_log(
+		    w->s, PP_LOG_DEBUG,
+		    "http: a request did not arrive within request_timeout; connection closed");
+	}
+	pp_timer_start(loop, t, sweep_period(w->request_ns));
 }
 
 __attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt, va_list ap)
@@ -906,6 +995,8 @@ static int worker_start(struct http_worker *w, char *err, size_t errlen)
 	}
 	pp_timer_init(&w->mhd_timer, on_mhd_timer, w);
 	pp_timer_init(&w->drain, on_drain, w);
+	pp_timer_init(&w->sweep, on_sweep, w);
+	w->request_ns = (uint64_t)(srv->request_timeout * 1e9);
 	if (s->tls_cert)
 		flags |= MHD_USE_TLS;
 	/* MHD's pool holds the request (line and headers) and builds the
@@ -916,15 +1007,17 @@ static int worker_start(struct http_worker *w, char *err, size_t errlen)
 		    MHD_OPTION_CONNECTION_LIMIT, limit ? limit : 1u, MHD_OPTION_CONNECTION_TIMEOUT,
 		    (unsigned)ceil(srv->request_timeout), MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 		    mem + 2048, MHD_OPTION_NOTIFY_COMPLETED, on_completed, w,
-		    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s, MHD_OPTION_HTTPS_MEM_CERT,
-		    s->tls_cert, MHD_OPTION_HTTPS_MEM_KEY, s->tls_key, MHD_OPTION_END);
+		    MHD_OPTION_NOTIFY_CONNECTION, on_connection, w, MHD_OPTION_EXTERNAL_LOGGER,
+		    on_mhd_log, s, MHD_OPTION_HTTPS_MEM_CERT, s->tls_cert, MHD_OPTION_HTTPS_MEM_KEY,
+		    s->tls_key, MHD_OPTION_END);
 	else
 		w->d = MHD_start_daemon(
 		    flags, 0, NULL, NULL, on_request, w, MHD_OPTION_LISTEN_SOCKET, w->lfd,
 		    MHD_OPTION_CONNECTION_LIMIT, limit ? limit : 1u, MHD_OPTION_CONNECTION_TIMEOUT,
 		    (unsigned)ceil(srv->request_timeout), MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 		    mem + 2048, MHD_OPTION_NOTIFY_COMPLETED, on_completed, w,
-		    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s, MHD_OPTION_END);
+		    MHD_OPTION_NOTIFY_CONNECTION, on_connection, w, MHD_OPTION_EXTERNAL_LOGGER,
+		    on_mhd_log, s, MHD_OPTION_END);
 	if (!w->d) {
 		snprintf(err, errlen, "%s: the HTTP server did not start%s", s->url,
 			 s->tls_cert ? " (is the TLS certificate and key a matching PEM pair?)"
@@ -947,6 +1040,7 @@ static int worker_start(struct http_worker *w, char *err, size_t errlen)
 		return rc;
 	}
 	mhd_rearm(w);
+	pp_timer_start(w->loop, &w->sweep, sweep_period(w->request_ns));
 	if ((rc = pthread_create(&w->th, NULL, worker_main, w)) != 0) {
 		snprintf(err, errlen, "http: cannot start a thread: %s", strerror(rc));
 		return -rc;
@@ -996,11 +1090,18 @@ void http_workers_free(struct pp_serve *s)
 				pp_loop_del_fd(w->loop, w->stop_efd);
 			pp_timer_stop(w->loop, &w->mhd_timer);
 			pp_timer_stop(w->loop, &w->drain);
+			pp_timer_stop(w->loop, &w->sweep);
 		}
 		if (w->d) {
 			MHD_stop_daemon(w->d);
 			if (!w->quiesced)
 				w->lfd = -1; /* MHD closed it */
+		}
+		while (w->conns) { /* in case MHD did not report every close */
+			struct hconn *hc = w->conns;
+
+			w->conns = hc->next;
+			free(hc);
 		}
 		pp_runner_free(w->runner);
 		resolver_free(w->resolver);

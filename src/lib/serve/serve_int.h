@@ -112,6 +112,7 @@ struct pp_serve {
 	uint64_t alerts_dropped;
 	atomic_uint_fast64_t http_requests[8]; /* by the route index in http.c; no lock */
 	atomic_uint_fast64_t probe_refused;    /* 403 answers; no lock */
+	atomic_uint_fast64_t http_timeouts;    /* connections closed by request_timeout */
 };
 
 /* serve.c */

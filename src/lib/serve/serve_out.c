@@ -315,6 +315,10 @@ static void self_metrics(struct pp_buf *b, struct pp_serve *s)
 	       "/probe requests refused because the target is not in the allowlist");
 	sample(b, "portprobe_probe_refused_total", NULL, NULL, NULL,
 	       (double)atomic_load_explicit(&s->probe_refused, memory_order_relaxed));
+	family(b, "portprobe_http_request_timeouts_total", "counter",
+	       "Connections closed because a request did not arrive whole within request_timeout");
+	sample(b, "portprobe_http_request_timeouts_total", NULL, NULL, NULL,
+	       (double)atomic_load_explicit(&s->http_timeouts, memory_order_relaxed));
 }
 
 int serve_write_metrics(struct pp_serve *s, struct pp_buf *b)
