@@ -128,6 +128,27 @@ struct pp_label_set {
  * record without labels. Returns 0 or b's error (-ENOMEM, -E2BIG). */
 int pp_probe_metrics_write(struct pp_buf *b, const struct pp_probe_metrics *const *ms,
 			   const struct pp_label_set *const *labels, size_t n);
+/* What /probe?debug=true says besides the metrics: the request. */
+struct pp_probe_debug {
+	const struct pp_config_module *module; /* the module probed with; borrowed */
+	const char *target;                    /* as asked, "HOST:PORT"; borrowed */
+	const char *host;                      /* the host resolved; borrowed */
+	double timeout;                        /* s, the probe's budget */
+};
+
+/* Appends blackbox_exporter's debug=true answer for r (the probe's result)
+ * and m (its metrics): "Logs for the probe:" then the probe's steps as
+ * logfmt lines (ts=RFC 3339 UTC with nanoseconds, module=, target=, level=,
+ * msg=: "Beginning probe", "Resolving target address", "Resolved target
+ * address" or "Error resolving address", "Dialing TCP with[out] TLS",
+ * "Successfully dialed" or "Error dialing TCP", "TLS handshake done",
+ * "Certificate verification failed", "Probe succeeded" or "Probe failed"
+ * with reason= and message=), each timed from what the probe recorded;
+ * three blank lines, "Metrics that would have been returned:" and m's
+ * exposition; three blank lines, "Module configuration:" and the module in
+ * blackbox.yml layout. 0, -EINVAL (a NULL argument) or b's error. */
+int pp_probe_debug_write(struct pp_buf *b, const struct pp_probe_debug *d,
+			 const struct pp_run_result *r, const struct pp_probe_metrics *m);
 /* The same, one family at a time, for a caller that sends each family's
  * bytes before formatting the next (many units in a capped buffer): the
  * number of families, and family f (0 .. count-1) of the n records, nothing

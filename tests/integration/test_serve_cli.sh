@@ -13,7 +13,8 @@
 #            serve): exit 3 and one line
 #   probe    /probe: 403 with one line outside the allowlist, 200 with
 #            probe_success 1 (open) or 0 and probe_failure_info (closed),
-#            400 for no target or an unknown module
+#            400 for no target or an unknown module; debug=true: the logs,
+#            metrics and module in blackbox's layout
 #   http     405 + Allow for POST, 404, 413 for a GET with a body, a request
 #            over max_request_bytes: 431 (headers) or 414 (URL), garbage
 #            bytes: a 400 or a close within request_timeout, then /healthz
@@ -327,6 +328,45 @@ probe_success 0' "$(grep -E '^probe_(success|failure_info)' "$o")"
 	assert_eq "/probe unknown module: status" 400 \
 		"$(req "$A" "/probe?target=127.0.0.1:$OPEN&module=nope" "$o")"
 	assert_eq "/probe unknown module: the line" 'Unknown module "nope"' "$(cat "$o")"
+	# debug=true: blackbox's three parts; times and durations masked
+	assert_eq "/probe debug=true: status" 200 \
+		"$(req "$A" "/probe?target=127.0.0.1:$CLOSED&module=tcp_connect&debug=true" "$o")"
+	assert_eq "/probe debug=true: Content-Type" "text/plain; charset=utf-8" \
+		"$(header "$o.h" Content-Type)"
+	ts='ts=[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{9}Z'
+	assert_eq "/probe debug=true: the answer" \
+		"Logs for the probe:
+TS module=tcp_connect target=127.0.0.1:$CLOSED level=info msg=\"Beginning probe\" probe=tcp timeout_seconds=120
+TS module=tcp_connect target=127.0.0.1:$CLOSED level=info msg=\"Resolving target address\" target=127.0.0.1 ip_protocol=ip6
+TS module=tcp_connect target=127.0.0.1:$CLOSED level=info msg=\"Resolved target address\" target=127.0.0.1 ip=127.0.0.1
+TS module=tcp_connect target=127.0.0.1:$CLOSED level=info msg=\"Dialing TCP without TLS\"
+TS module=tcp_connect target=127.0.0.1:$CLOSED level=error msg=\"Error dialing TCP\" err=\"TCP reset in answer to the SYN\" attempts=1
+TS module=tcp_connect target=127.0.0.1:$CLOSED level=error msg=\"Probe failed\" duration_seconds=D reason=refused message=\"Connection refused\"
+
+
+
+Metrics that would have been returned:
+probe_dns_lookup_time_seconds 0
+probe_duration_seconds D
+probe_failure_info{message=\"Connection refused\",reason=\"refused\"} 1
+probe_ip_addr_hash 3.668918509e+09
+probe_ip_protocol 4
+probe_success 0
+
+
+
+Module configuration:
+prober: tcp
+tcp:
+  preferred_ip_protocol: ip6
+  ip_protocol_fallback: true
+  tls: false
+  tls_config:
+    insecure_skip_verify: false" \
+		"$(grep -v '^#' "$o" | sed -E "s/^$ts /TS /; s/(duration_seconds[ =])[0-9.e+-]+/\1D/")"
+	# anything but "true" is the plain answer, as in blackbox
+	assert_eq "/probe debug=1: the metrics" "probe_success 0" \
+		"$(req "$A" "/probe?target=127.0.0.1:$CLOSED&debug=1" "$o" >/dev/null; grep '^probe_success' "$o")"
 fi
 
 # ---------------------------------------------------------------- malformed HTTP

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <openssl/bio.h>
 #include <openssl/bn.h>
@@ -918,5 +919,158 @@ TEST_IMPL(infrasonar_certificate_is_an_sslcert_item_with_real_verdicts)
 	tls_report_free(ts);
 	tls_report_free(tc);
 	pki_free(&p);
+	return 0;
+}
+
+/* --- /probe?debug=true ----------------------------------------------------------------- */
+
+/* The debug answer of r with module mod into b (reset first); NULL on failure. */
+static const char *debug_text(struct pp_buf *b, const struct pp_config_module *mod,
+			      const char *target, const char *host, double timeout,
+			      const struct pp_run_result *r)
+{
+	struct pp_probe_metrics m;
+	struct pp_probe_debug d = {
+	    .module = mod, .target = target, .host = host, .timeout = timeout};
+	int rc;
+
+	pp_buf_reset(b);
+	if (pp_probe_metrics_from_result(&m, r) < 0)
+		return NULL;
+	rc = pp_probe_debug_write(b, &d, r, &m);
+	pp_probe_metrics_release(&m);
+	return rc < 0 ? NULL : b->data;
+}
+
+#define DBG_LINE(ts, level, rest)                                                                  \
+	"ts=2026-11-21T" ts "Z module=tcp3 target=db.example.org:5432 level=" level " msg=" rest   \
+	"\n"
+
+TEST_IMPL(probe_debug_refused_port_logs_each_step_then_metrics_and_module)
+{
+	/* started at 12:00:00 - 0.0004 s; resolved 0.0001 s later; the reset
+	 * came at once (no connect time on failure); the result at 12:00:00 */
+	static const char want[] = "Logs for the probe:\n" DBG_LINE(
+	    "11:59:59.999600000", "info",
+	    "\"Beginning probe\" probe=tcp timeout_seconds=2.5") DBG_LINE("11:59:59.999600000",
+									  "info",
+									  "\"Resolving target "
+									  "address\" "
+									  "target=db.example.org "
+									  "ip_protocol=ip4")
+	    DBG_LINE("11:59:59.999700000", "info",
+		     "\"Resolved target address\" target=db.example.org ip=192.0.2.7")
+		DBG_LINE("11:59:59.999700000", "info", "\"Dialing TCP without TLS\"") DBG_LINE(
+		    "11:59:59.999700000", "error",
+		    "\"Error dialing TCP\" err=\"TCP reset in answer to the SYN\" attempts=1")
+		    DBG_LINE(
+			"12:00:00.000000000", "error",
+			"\"Probe failed\" duration_seconds=0.0004 reason=refused "
+			"message=\"Connection refused\"") "\n\n\n"
+							  "Metrics that would have been "
+							  "returned:\n" H_DNS
+							  "probe_dns_lookup_time_seconds "
+							  "0.0001\n" H_DURATION
+							  "probe_duration_seconds "
+							  "0.0004\n" H_FAILURE
+							  "probe_failure_info{message=\"Connection "
+							  "refused\",reason=\"refused\"} 1\n" H_HASH
+							  "probe_ip_addr_hash "
+							  "1.936431214e+09\n" H_PROTO
+							  "probe_ip_protocol 4\n" H_SUCCESS
+							  "probe_success 0\n"
+							  "\n\n\nModule configuration:\n"
+							  "prober: tcp\n"
+							  "timeout: 3s\n"
+							  "tcp:\n"
+							  "  preferred_ip_protocol: ip4\n"
+							  "  ip_protocol_fallback: false\n"
+							  "  source_ip_address: \"192.0.2.1\"\n"
+							  "  tls: false\n"
+							  "  tls_config:\n"
+							  "    insecure_skip_verify: false\n";
+	struct pp_config_module mod = {
+	    .name = "tcp3",
+	    .prober = PP_CONFIG_PROBER_TCP,
+	    .timeout = 3,
+	    .preferred_family = AF_INET,
+	    .ip_protocol_fallback = false,
+	};
+	struct pp_check_result c;
+	struct pp_run_result r;
+	struct pp_buf b;
+	const char *bad;
+
+	ASSERT_EQ(pp_parse_ip("192.0.2.1", 0, &mod.source, &bad), 0);
+	check_result(&c, "db.example.org", "192.0.2.7", 5432, PP_ERROR_REFUSED, PP_STATE_CLOSED,
+		     PP_REASON_CONN_REFUSED, 0.0003, 0.0001);
+	snprintf(c.detail, sizeof(c.detail), "TCP reset in answer to the SYN");
+	r = run_result(&c, NULL, PP_RUN_CRITICAL, "Connection refused", 0.0004);
+	pp_buf_init(&b, 1 << 20);
+	ASSERT_TEXT("debug_refused",
+		    debug_text(&b, &mod, "db.example.org:5432", "db.example.org", 2.5, &r), want);
+	pp_buf_release(&b);
+	return 0;
+}
+
+TEST_IMPL(probe_debug_unresolved_name_and_untrusted_chain_say_why)
+{
+	struct pp_config_module mod = {
+	    .name = "tls",
+	    .prober = PP_CONFIG_PROBER_TCP,
+	    .preferred_family = AF_INET6,
+	    .ip_protocol_fallback = true,
+	    .tls = true,
+	    .insecure_skip_verify = true,
+	    .ca_file = "/etc/ca \"x\".pem",
+	    .server_name = "self.example.test",
+	};
+	struct pp_check_result c;
+	struct pp_run_result r;
+	struct pp_buf b;
+	struct pki p;
+	struct tls_report *t;
+	const char *got;
+
+	pp_buf_init(&b, 1 << 20);
+	/* no address: the resolver's words, then the failure; nothing dialed */
+	check_result(&c, "nonexistent.invalid", NULL, 80, PP_ERROR_HOST_NOT_FOUND, PP_STATE_UNKNOWN,
+		     PP_REASON_NONE, 0.013, 0.0125);
+	snprintf(c.detail, sizeof(c.detail), "NXDOMAIN from 10.0.0.53");
+	r = run_result(&c, NULL, PP_RUN_CRITICAL, "Host not found", 0.013);
+	got = debug_text(&b, &mod, "nonexistent.invalid:80", "nonexistent.invalid", 120, &r);
+	ASSERT_TRUE(got != NULL);
+	ASSERT_TRUE(strstr(got, "ts=2026-11-21T11:59:59.999500000Z module=tls "
+				"target=nonexistent.invalid:80 level=error msg=\"Error resolving "
+				"address\" err=\"NXDOMAIN from 10.0.0.53\"\n"
+				"ts=2026-11-21T12:00:00.000000000Z module=tls "
+				"target=nonexistent.invalid:80 level=error msg=\"Probe failed\" "
+				"duration_seconds=0.013 reason=host_not_found message=\"Host not "
+				"found\"\n\n\n\n") != NULL);
+	ASSERT_TRUE(strstr(got, "Dialing") == NULL);
+	ASSERT_TRUE(strstr(got, "ip_protocol=ip6\n") != NULL);
+	ASSERT_TRUE(strstr(got, "\nModule configuration:\nprober: tcp\ntcp:\n"
+				"  preferred_ip_protocol: ip6\n  ip_protocol_fallback: true\n"
+				"  tls: true\n  tls_config:\n    insecure_skip_verify: true\n"
+				"    ca_file: \"/etc/ca \\\"x\\\".pem\"\n"
+				"    server_name: \"self.example.test\"\n") != NULL);
+
+	/* a self-signed certificate: the handshake worked, the chain did not */
+	ASSERT_EQ(pki_init(&p), 0);
+	t = cert_report(&p, "self.example.test", "127.0.0.1", &p.self, 1, TLS_VERSION_TLS12);
+	ASSERT_TRUE(t != NULL);
+	r = run_result(NULL, t, PP_RUN_CRITICAL, "self-signed", 0.5);
+	got = debug_text(&b, &mod, "127.0.0.1:443", "127.0.0.1", 120, &r);
+	ASSERT_TRUE(got != NULL);
+	ASSERT_TRUE(strstr(got, "level=info msg=\"Dialing TCP with TLS\"\n") != NULL);
+	ASSERT_TRUE(strstr(got, "level=info msg=\"TLS handshake done\" version=\"TLS 1.2\" "
+				"subject=\"CN=self.example.test\" chain_verified=false\n") != NULL);
+	ASSERT_TRUE(strstr(got, "level=warn msg=\"Certificate verification failed\" "
+				"err=self_signed insecure_skip_verify=true\n") != NULL);
+	ASSERT_TRUE(strstr(got, "\nprobe_ssl_verify_error_info{error=\"self_signed\"} 1\n") !=
+		    NULL);
+	tls_report_free(t);
+	pki_free(&p);
+	pp_buf_release(&b);
 	return 0;
 }

@@ -72,6 +72,7 @@ struct req {
 	unsigned status;         /* its HTTP status; 0: not decided yet */
 	const char *ctype;       /* its Content-Type */
 	bool has_body;           /* the client sent a body */
+	bool debug;              /* /probe?debug=true: logs, metrics and module as text */
 	bool suspended;          /* waiting for a probe */
 	struct timespec start;   /* CLOCK_MONOTONIC when the probe was asked for */
 	struct req *prev, *next; /* the worker's suspended requests */
@@ -361,10 +362,26 @@ static void on_probe_result(void *data, const struct pp_run_result *r)
 	if (pp_probe_metrics_from_result(&m, r) < 0) {
 		set_error(req, 500, "out of memory");
 	} else {
-		pp_probe_metrics_write(&req->body, &mp, NULL, 1);
+		if (req->debug) {
+			bool v6 = strchr(req->preq.host, ':') != NULL;
+			char target[PP_PROBE_REQ_TARGET_MAX + 16];
+			struct pp_probe_debug d = {
+			    .module = req->preq.module,
+			    .target = target,
+			    .host = req->preq.host,
+			    .timeout = req->preq.timeout,
+			};
+
+			snprintf(target, sizeof(target), "%s%s%s:%u", v6 ? "[" : "", req->preq.host,
+				 v6 ? "]" : "", req->preq.port);
+			pp_probe_debug_write(&req->body, &d, r, &m);
+			req->ctype = CT_TEXT;
+		} else {
+			pp_probe_metrics_write(&req->body, &mp, NULL, 1);
+			req->ctype = CT_METRICS;
+		}
 		pp_probe_metrics_release(&m);
 		req->status = 200;
-		req->ctype = CT_METRICS;
 		if (r->status != PP_RUN_OK && r->status != PP_RUN_WARNING)
 			serve_log(req->w->s, PP_LOG_DEBUG, "probe %s:%u (%s): %s", req->preq.host,
 				  req->preq.port, req->preq.module->name,
@@ -460,6 +477,12 @@ static bool route_probe(struct req *req)
 	target = get_arg(c, "target", &bad);
 	module = get_arg(c, "module", &bad);
 	hostname = get_arg(c, "hostname", &bad);
+	{
+		/* as blackbox: exactly "true" asks for the logs */
+		const char *debug = get_arg(c, "debug", &bad);
+
+		req->debug = debug && !strcmp(debug, "true");
+	}
 	if (bad) {
 		set_error(req, 400, "a parameter holds a NUL byte (%%00)");
 		return false;
