@@ -125,10 +125,14 @@ struct pp_alerter_opts {
 /* Counters, for /metrics. sent and failed count deliveries: an alert makes
  * one per configured channel (webhook, command). */
 struct pp_alerter_stats {
-	uint64_t sent;    /* deliveries that succeeded: a 2xx answer, a command exiting 0 */
-	uint64_t failed;  /* deliveries that failed, after all their attempts */
-	uint64_t dropped; /* alerts refused with -ENOSPC (queue full) */
-	uint64_t queued;  /* alerts accepted and not finished: waiting or being delivered */
+	uint64_t sent;     /* deliveries that succeeded: a 2xx answer, a command exiting 0 */
+	uint64_t failed;   /* deliveries that failed, after all their attempts */
+	uint64_t dropped;  /* alerts refused with -ENOSPC (queue full) */
+	uint64_t queued;   /* alerts accepted and not finished: waiting or being delivered */
+	bool has_webhook;  /* a webhook is configured */
+	bool webhook_down; /* an alert failed after all its webhook attempts (for a reason a
+			    * retry could cure) and none was delivered since: alerts get one
+			    * attempt each meanwhile */
 };
 
 struct pp_alerter;

@@ -580,7 +580,8 @@ TEST_IMPL(alert_webhook_500_is_tried_3_times_with_doubling_backoff)
 	ASSERT_EQ(l.level[0], PP_ALERT_LOG_ERR);
 	snprintf(
 	    want, sizeof(want),
-	    "alert web/tcp:443 up->down: webhook http://127.0.0.1:%u: HTTP 500 after 3 attempts",
+	    "alert web/tcp:443 up->down: webhook http://127.0.0.1:%u: HTTP 500 after 3 attempts; "
+	    "it is down: later alerts get one attempt each until one is delivered",
 	    x.port);
 	ASSERT_STR_EQ(l.line[0], want);
 	rx_stop(&x);
@@ -707,7 +708,8 @@ TEST_IMPL(alert_webhook_refused_connection_is_retried_then_failed)
 	ASSERT_EQ(l.n, 1);
 	snprintf(want, sizeof(want),
 		 "alert web/tcp:443 up->down: webhook http://127.0.0.1:%u: Couldn't connect to "
-		 "server after 2 attempts",
+		 "server after 2 attempts; it is down: later alerts get one attempt each until one "
+		 "is delivered",
 		 port);
 	ASSERT_STR_EQ(l.line[0], want);
 	logs_release(&l);
@@ -958,6 +960,66 @@ TEST_IMPL(alert_alerts_are_delivered_in_post_order)
 	}
 	pp_alerter_free(a, 1);
 	ASSERT_EQ(l.n, 0);
+	rx_stop(&x);
+	logs_release(&l);
+	return 0;
+}
+
+TEST_IMPL(alert_a_down_webhook_gets_one_attempt_per_alert_until_one_is_delivered)
+{
+	/* alert 0: 500 x 3, the webhook is down; alerts 1 and 2: one 500 each;
+	 * alert 3: 200, retries are back; alert 4: 500 x 3 (the last answer
+	 * repeats), down again */
+	static const int answers[] = {500, 500, 500, 500, 500, 200, 500};
+	static const char *const want_log[] = {
+	    "u00|HTTP 500 after 3 attempts; it is down: later alerts get one attempt each until "
+	    "one is delivered",
+	    "u01|HTTP 500 after 1 attempt",
+	    "u02|HTTP 500 after 1 attempt",
+	    "u03|delivered again; alerts get 3 attempts again",
+	    "u04|HTTP 500 after 3 attempts; it is down: later alerts get one attempt each until "
+	    "one is delivered",
+	};
+	static const int want_level[] = {PP_ALERT_LOG_ERR, PP_ALERT_LOG_ERR, PP_ALERT_LOG_ERR,
+					 PP_ALERT_LOG_WARNING, PP_ALERT_LOG_ERR};
+	static const unsigned want_unit[] = {0, 0, 0, 1, 2, 3, 4, 4, 4};
+	struct pp_alerter_stats st;
+	struct pp_alerter_opts o;
+	struct pp_alerter *a;
+	struct logs l;
+	struct rx x;
+	char err[256], unit[16], want[256];
+
+	logs_init(&l);
+	ASSERT_EQ(rx_start(&x, answers, 7), 0);
+	o = test_opts(x.url, &l);
+	ASSERT_EQ(pp_alerter_new(&o, &a, err, sizeof(err)), 0);
+	pp_alerter_stats(a, &st);
+	ASSERT_TRUE(st.has_webhook && !st.webhook_down);
+	for (unsigned i = 0; i < 5; i++) {
+		struct pp_alert al = numbered(i, unit, sizeof(unit));
+
+		ASSERT_EQ(pp_alerter_post(a, &al), 0);
+	}
+	st = wait_idle(a, 10);
+	ASSERT_UEQ(st.queued, 0);
+	ASSERT_UEQ(st.sent, 1);
+	ASSERT_UEQ(st.failed, 4);
+	ASSERT_TRUE(st.webhook_down);
+	ASSERT_EQ(rx_count(&x), 9);
+	for (unsigned i = 0; i < 9; i++) {
+		snprintf(want, sizeof(want), "\"unit\":\"u%02u\",", want_unit[i]);
+		if (!strstr(rx_body(&x, i), want))
+			TEST_FAIL_("request %u: %s not in %s", i, want, rx_body(&x, i));
+	}
+	pp_alerter_free(a, 1);
+	ASSERT_EQ(l.n, 5);
+	for (size_t i = 0; i < 5; i++) {
+		snprintf(want, sizeof(want), "alert %.3s up->down: webhook http://127.0.0.1:%u: %s",
+			 want_log[i], x.port, want_log[i] + 4);
+		ASSERT_STR_EQ(l.line[i], want);
+		ASSERT_EQ(l.level[i], want_level[i]);
+	}
 	rx_stop(&x);
 	logs_release(&l);
 	return 0;

@@ -88,6 +88,8 @@ struct pp_alerter {
 	uint64_t failed;             /* ditto */
 	uint64_t dropped;            /* ditto */
 	uint64_t dropped_logged;     /* dropped as of the last log line about it */
+	bool webhook_down;           /* the last webhook delivery failed after its retries:
+				      * each alert gets one attempt until one is delivered */
 };
 
 /* --- small helpers -------------------------------------------------------- */
@@ -372,23 +374,56 @@ static enum attempt webhook_attempt(struct pp_alerter *a, char *why, size_t len)
 	return status == 408 || status == 429 || status >= 500 ? ATTEMPT_RETRY : ATTEMPT_GIVE_UP;
 }
 
-/* POSTs a->body with retries; true when a 2xx came back. */
+/* Marks the webhook down or up (read by pp_alerter_stats). */
+static void set_webhook_down(struct pp_alerter *a, bool down)
+{
+	pthread_mutex_lock(&a->lock);
+	a->webhook_down = down;
+	pthread_mutex_unlock(&a->lock);
+}
+
+/* POSTs a->body with retries; true when a 2xx came back. While the webhook
+ * is down (an alert failed after all its retries, for a reason a retry could
+ * cure), each alert gets one attempt: a dead receiver then costs one timeout
+ * per alert, not attempts x timeout plus the backoffs, and the queue behind
+ * it keeps moving. The first alert delivered brings the retries back. (With
+ * one attempt per alert only the state changes, for the metric.) */
 static bool webhook_send(struct pp_alerter *a, const char *prefix)
 {
 	uint64_t delay = a->retry_delay_ns;
+	bool down = a->webhook_down; /* written by this thread only */
+	unsigned n, tries = down ? 1 : a->attempts;
+	enum attempt r;
 	char why[256];
-	unsigned n;
 
 	curl_easy_setopt(a->easy, CURLOPT_POSTFIELDS, a->body.data);
 	curl_easy_setopt(a->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)a->body.len);
 	for (n = 1;; n++) {
-		enum attempt r = webhook_attempt(a, why, sizeof(why));
-
-		if (r == ATTEMPT_SENT)
+		r = webhook_attempt(a, why, sizeof(why));
+		if (r == ATTEMPT_SENT) {
+			if (down)
+				set_webhook_down(a, false);
+			if (down && a->attempts > 1) {
+				log_line(a, PP_ALERT_LOG_WARNING,
+					 "%s: webhook %s: delivered again; alerts get %u attempt%s "
+					 "again",
+					 prefix, a->origin, a->attempts,
+					 a->attempts == 1 ? "" : "s");
+			}
 			return true;
-		if (r == ATTEMPT_GIVE_UP || n == a->attempts || !worker_sleep(a, delay))
+		}
+		if (r == ATTEMPT_GIVE_UP || n == tries || !worker_sleep(a, delay))
 			break;
 		delay = add_sat(delay, delay);
+	}
+	if (r == ATTEMPT_RETRY && !down && n == tries)
+		set_webhook_down(a, true);
+	if (r == ATTEMPT_RETRY && !down && n == tries && tries > 1) {
+		log_line(a, PP_ALERT_LOG_ERR,
+			 "%s: webhook %s: %s after %u attempt%s; it is down: later alerts get one "
+			 "attempt each until one is delivered",
+			 prefix, a->origin, why, n, n == 1 ? "" : "s");
+		return false;
 	}
 	log_line(a, PP_ALERT_LOG_ERR, "%s: webhook %s: %s after %u attempt%s", prefix, a->origin,
 		 why, n, n == 1 ? "" : "s");
@@ -1050,6 +1085,8 @@ void pp_alerter_stats(struct pp_alerter *a, struct pp_alerter_stats *ret)
 	ret->failed = a->failed;
 	ret->dropped = a->dropped;
 	ret->queued = a->qlen + (a->busy ? 1 : 0);
+	ret->has_webhook = a->webhook != NULL;
+	ret->webhook_down = a->webhook_down;
 	pthread_mutex_unlock(&a->lock);
 }
 

@@ -306,6 +306,13 @@ static void self_metrics(struct pp_buf *b, struct pp_serve *s)
 		sample(b, "portprobe_alerts_dropped_total", NULL, NULL, NULL, (double)as.dropped);
 		family(b, "portprobe_alerts_queued", "gauge", "Alerts waiting for delivery");
 		sample(b, "portprobe_alerts_queued", NULL, NULL, NULL, (double)as.queued);
+		if (as.has_webhook) {
+			family(b, "portprobe_alerts_webhook_up", "gauge",
+			       "0 while the webhook fails every attempt (alerts get one attempt "
+			       "each), else 1");
+			sample(b, "portprobe_alerts_webhook_up", NULL, NULL, NULL,
+			       as.webhook_down ? 0 : 1);
+		}
 	}
 	family(b, "portprobe_http_requests_total", "counter", "HTTP requests by handler");
 	for (int i = 0; i < 6; i++)
