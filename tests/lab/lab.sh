@@ -286,7 +286,7 @@ lab__on_signal() {
 # lab__guard: the guard process (background subshell). Wakes every 0.2 s without forking;
 # tears the lab down if the test died, enforces LAB_TIMEOUT otherwise.
 lab__guard() {
-    local deadline=$1 fd stat ppid fired=0 now _
+    local deadline=$1 fd stat ppid fired=0 killed=0 now _
     # The test may run under set -e; the guard must not stop on a read timeout.
     set +e
     trap 'exit 0' TERM
@@ -319,6 +319,15 @@ lab__guard() {
             for _ in "$LAB_NS_CLIENT" "$LAB_NS_ROUTER" "$LAB_NS_TARGET"; do
                 # shellcheck disable=SC2046 # word splitting of the pid list is wanted
                 kill -TERM $(ip netns pids "$_" 2>/dev/null) 2>/dev/null
+            done
+        elif [ "$fired" -eq 1 ] && [ "$killed" -eq 0 ] && ((${now/./} >= deadline + 3000000)); then
+            # 3 s later the test is still here: something in the lab blocks or
+            # ignores SIGTERM (a program under test that hangs, say). SIGKILL.
+            killed=1
+            echo "lab: processes in the lab outlived SIGTERM by 3 s; killing them" >&2
+            for _ in "$LAB_NS_CLIENT" "$LAB_NS_ROUTER" "$LAB_NS_TARGET"; do
+                # shellcheck disable=SC2046 # word splitting of the pid list is wanted
+                kill -KILL $(ip netns pids "$_" 2>/dev/null) 2>/dev/null
             done
         fi
     done

@@ -12,7 +12,7 @@
 
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-LAB_TIMEOUT=25
+LAB_TIMEOUT=45
 # shellcheck source=tests/lab/lab.sh
 . "$here/lab.sh"
 
@@ -168,5 +168,19 @@ wait "$late_pid" || late_rc=$?
 assert_eq "LAB_TIMEOUT exit status" 143 "$late_rc"
 assert_eq "LAB_TIMEOUT tears down" yes "$( [ -s "$LAB_DIR/late.ns" ] && ns_gone "$LAB_DIR/late.ns" && echo yes || echo no)"
 assert_match "LAB_TIMEOUT message" 'LAB_TIMEOUT=3s reached' "$(cat "$LAB_DIR/late.err")"
+
+# A command in the lab that ignores SIGTERM: SIGKILL 3 s after the timeout, then torn down.
+: >"$LAB_DIR/deaf.ns"
+deaf_start=$EPOCHSECONDS
+LAB_TIMEOUT=3 PP_LISTEN=$LAB_PP_LISTEN bash -c \
+    '. "$1/lab.sh"; lab_up; echo "$LAB_NS_CLIENT" >"$2"; in_client bash -c "trap \"\" TERM; sleep 30"; exit 0' \
+    _ "$here" "$LAB_DIR/deaf.ns" 2>"$LAB_DIR/deaf.err" &
+deaf_pid=$!
+deaf_rc=0
+wait "$deaf_pid" || deaf_rc=$?
+assert_eq "SIGTERM ignored: exit status" 143 "$deaf_rc"
+assert_eq "SIGTERM ignored: over within 20 s" yes "$( ((EPOCHSECONDS - deaf_start < 20)) && echo yes || echo no)"
+assert_eq "SIGTERM ignored: torn down" yes "$( [ -s "$LAB_DIR/deaf.ns" ] && ns_gone "$LAB_DIR/deaf.ns" && echo yes || echo no)"
+assert_match "SIGTERM ignored: message" 'outlived SIGTERM by 3 s; killing them' "$(cat "$LAB_DIR/deaf.err")"
 
 lab_finish

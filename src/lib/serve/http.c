@@ -95,7 +95,8 @@ struct http_worker {
 	struct req *waiting;    /* suspended requests */
 	unsigned nwaiting;
 	bool stopping;
-	bool quiesced; /* MHD gave lfd back: ours to close */
+	bool resume_pending; /* a connection was resumed: MHD_run must come soon */
+	bool quiesced;       /* MHD gave lfd back: ours to close */
 	struct pp_timer drain;
 	struct hconn *conns;   /* open connections */
 	uint64_t request_ns;   /* request_timeout */
@@ -261,6 +262,8 @@ static enum MHD_Result answer(struct req *req, const char *extra_name, const cha
 				req->ctype ? req->ctype : CT_TEXT);
 	if (extra_name)
 		MHD_add_response_header(resp, extra_name, extra_value);
+	if (req->w->stopping) /* no next request on this connection */
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
 	rc = MHD_queue_response(req->conn, req->status ? req->status : 500, resp);
 	MHD_destroy_response(resp);
 	return rc;
@@ -346,10 +349,11 @@ static void req_resume(struct req *req)
 	req_unlink(req);
 	MHD_resume_connection(req->conn);
 	/* MHD takes the resumption in its next MHD_run(), which the epoll
-	 * descriptor does not announce: run it from the loop's next turn */
+	 * descriptor does not announce, and MHD_get_timeout() does not count
+	 * it: run it from the loop's next turn, also when this is called from
+	 * inside MHD_run() (mhd_rearm honours the flag) */
+	w->resume_pending = true;
 	pp_timer_start(w->loop, &w->mhd_timer, 0);
-	if (w->stopping && !w->nwaiting)
-		pp_loop_stop(w->loop);
 }
 
 static void on_probe_result(void *data, const struct pp_run_result *r)
@@ -401,6 +405,20 @@ static int probe_start(struct req *req, const char *connect_host)
 	};
 
 	return pp_runner_probe(req->w->runner, req->w->loop, &spec, on_probe_result, req);
+}
+
+/* Answers 500 for a probe that could not start: the module's CA file when
+ * it is what is missing (it is read when used, not when the file loads). */
+static void probe_start_failed(struct req *req, int rc)
+{
+	const struct pp_config_module *m = req->preq.module;
+
+	if (rc == -EINVAL && m->ca_file && access(m->ca_file, R_OK) < 0)
+		set_error(req, 500, "cannot start the probe: module %s: tls_config.ca_file %s: %s",
+			  m->name, m->ca_file, strerror(errno));
+	else
+		set_error(req, 500, "cannot start the probe: %s", strerror(-rc));
+	req_resume(req);
 }
 
 static void on_resolved(void *data, enum pp_error e, const struct pp_addr *addrs, size_t n,
@@ -456,10 +474,8 @@ static void on_resolved(void *data, enum pp_error e, const struct pp_addr *addrs
 		return;
 	}
 	pp_addr_str(pick, ip, sizeof(ip));
-	if ((rc = probe_start(req, ip)) < 0) {
-		set_error(req, 500, "cannot start the probe: %s", strerror(-rc));
-		req_resume(req);
-	}
+	if ((rc = probe_start(req, ip)) < 0)
+		probe_start_failed(req, rc);
 }
 
 /* Handles /probe; returns true when req waits (suspended) for the probe. */
@@ -473,6 +489,10 @@ static bool route_probe(struct req *req)
 	const char *target, *module, *hostname;
 	bool bad = false;
 
+	if (w->stopping) {
+		set_error(req, 503, "portprobe is stopping");
+		return false;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &req->start);
 	target = get_arg(c, "target", &bad);
 	module = get_arg(c, "module", &bad);
@@ -516,8 +536,7 @@ static bool route_probe(struct req *req)
 		rc = probe_start(req, req->preq.host);
 	}
 	if (rc < 0) {
-		set_error(req, 500, "cannot start the probe: %s", strerror(-rc));
-		req_resume(req);
+		probe_start_failed(req, rc);
 	}
 	return true;
 }
@@ -913,11 +932,30 @@ __attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const ch
 
 /* ---- the worker's loop ---------------------------------------------------------------------- */
 
+/* True while a connection has an answer being made or sent (its deadline
+ * is 0: see conn_deadline), or a request waits for its probe. */
+static bool worker_busy(const struct http_worker *w)
+{
+	if (w->nwaiting)
+		return true;
+	for (const struct hconn *hc = w->conns; hc; hc = hc->next)
+		if (!hc->deadline)
+			return true;
+	return false;
+}
+
 static void mhd_rearm(struct http_worker *w)
 {
 	MHD_UNSIGNED_LONG_LONG ms;
 
-	if (MHD_get_timeout(w->d, &ms) == MHD_YES)
+	/* a stopping worker ends once every answer asked for is sent */
+	if (w->stopping && !worker_busy(w)) {
+		pp_loop_stop(w->loop);
+		return;
+	}
+	if (w->resume_pending)
+		pp_timer_start(w->loop, &w->mhd_timer, 0);
+	else if (MHD_get_timeout(w->d, &ms) == MHD_YES)
 		pp_timer_start(w->loop, &w->mhd_timer, (uint64_t)ms * 1000000ull);
 	else
 		pp_timer_stop(w->loop, &w->mhd_timer);
@@ -930,6 +968,7 @@ static void on_mhd_fd(struct pp_loop *loop, int fd, uint32_t events, void *data)
 	(void)loop;
 	(void)fd;
 	(void)events;
+	w->resume_pending = false;
 	MHD_run(w->d);
 	mhd_rearm(w);
 }
@@ -940,6 +979,7 @@ static void on_mhd_timer(struct pp_loop *loop, struct pp_timer *t, void *data)
 
 	(void)loop;
 	(void)t;
+	w->resume_pending = false;
 	MHD_run(w->d);
 	mhd_rearm(w);
 }
@@ -980,13 +1020,12 @@ static void on_stop(struct pp_loop *loop, int fd, uint32_t events, void *data)
 	if (read(fd, &v, sizeof(v)) < 0 || w->stopping)
 		return;
 	w->stopping = true;
-	/* no new connections; the ones open finish what they asked */
+	/* no new connections; the ones open get what they asked for (probes
+	 * and answers being sent, for at most DRAIN_NS), then the loop ends */
 	if (MHD_quiesce_daemon(w->d) >= 0)
 		w->quiesced = true;
-	if (!w->nwaiting)
-		pp_loop_stop(loop);
-	else
-		pp_timer_start(loop, &w->drain, DRAIN_NS);
+	pp_timer_start(loop, &w->drain, DRAIN_NS);
+	mhd_rearm(w);
 }
 
 static void *worker_main(void *arg)
@@ -996,6 +1035,8 @@ static void *worker_main(void *arg)
 
 	if (rc < 0)
 		serve_log(w->s, PP_LOG_ERROR, "http worker %u: %s", w->idx, strerror(-rc));
+	/* a request the last MHD_run() reads is answered 503: the runner is gone */
+	w->stopping = true;
 	abandon_waiting(w);
 	MHD_run(w->d); /* hand the last answers to the sockets */
 	return NULL;
@@ -1099,6 +1140,8 @@ void http_workers_stop(struct pp_serve *s)
 
 void http_workers_free(struct pp_serve *s)
 {
+	/* workers still running (a later one failed to start) end first */
+	http_workers_stop(s);
 	for (unsigned i = 0; i < s->nworkers; i++) {
 		struct http_worker *w = s->workers[i];
 
