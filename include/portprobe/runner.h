@@ -50,8 +50,17 @@ struct pp_runner;
  * 0, -ENOMEM. */
 int pp_runner_new(const struct pp_config *cfg, unsigned max_inflight, pp_run_cb *cb, void *data,
 		  struct pp_runner **ret);
+/* Bounds each unit's run to share (0 < share <= 1; anything else: no
+ * bound) of its check's interval, as serve's schedule needs: a run still
+ * going then is stopped and reported CRITICAL, "Connection timeout", with
+ * the bound in the detail. For a whole cipher enumeration, whose many
+ * connections each have the full timeout. */
+void pp_runner_set_run_share(struct pp_runner *r, double share);
 /* Starts unit (an index in cfg->units) on loop, or queues it; 0, -EINVAL
- * for an index out of range, -ENOMEM. The callback follows, on the loop. */
+ * for an index out of range, -ENOMEM. The callback follows, on the loop,
+ * exactly once (unless the runner is freed first): a unit that cannot start
+ * (a CA file it cannot read, no descriptors) is reported UNKNOWN with a
+ * check result saying why ("cannot start: ..."), not by this return. */
 int pp_runner_start(struct pp_runner *r, struct pp_loop *loop, size_t unit);
 /* Units started or queued and not yet reported. */
 size_t pp_runner_pending(const struct pp_runner *r);

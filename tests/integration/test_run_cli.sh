@@ -226,4 +226,27 @@ same "infrasonar: a check_tcp_connection check is one port item" \
 	'{"check":"web","result":{"port":[{"name":"tcp:'$open'","state":"open","reason":"syn-ack","reasonTTL":0,"responseTime":"number","error":null}],"sslCert":[],"sslEnumCiphers":[]},"error":null,"framework":{"duration":"number","timestamp":"number"}}' \
 	"$(jq -c --arg c web "$norm" "$work/is.jsonl")"
 
+# A unit that cannot start (its CA file is gone) is reported UNKNOWN with the
+# reason, and the other units run (run used to stop at the first such unit).
+cat >"$work/noca.yaml" <<YAML
+- name: web
+  plugin: check_tcp_connection
+  parameters: {host: 127.0.0.1, port: $open, timeout: 2}
+- name: cert
+  plugin: tls
+  parameters: {host: 127.0.0.1, port: $closed, ca_file: $work/no-such-ca.pem}
+YAML
+rc=0
+"$pp" run "$work/noca.yaml" >"$work/noca.txt" 2>"$work/noca.err" || rc=$?
+same "a unit that cannot start: exit code" 1 $rc
+same "a unit that cannot start: stderr" "" "$(cat "$work/noca.err")"
+same "a unit that cannot start: the lines" \
+	"OK       web: 127.0.0.1 port $open: open (syn-ack) in T, 1 attempt
+UNKNOWN  cert: 127.0.0.1 port $closed: Connection failed: cannot start: cannot read the CA file $work/no-such-ca.pem: No such file or directory; 1 attempt, T" \
+	"$(sed -E 's/[0-9]+\.[0-9]+ m?s/T/' "$work/noca.txt" | sort)"
+rc=0
+"$pp" run -o nagios "$work/noca.yaml" >"$work/noca.nagios" || rc=$?
+same "a unit that cannot start: nagios exit" 3 $rc
+same "a unit that cannot start: nagios reason" 1 "$(grep -c 'cert (Cannot start)' "$work/noca.nagios")"
+
 exit $failed

@@ -229,7 +229,7 @@ TEST_IMPL(config_tls_entry_reads_to_exact_values)
 				   "    warning_days: 30\n"
 				   "    critical_days: 0\n"
 				   "    timeout: 1500ms\n"
-				   "    family: ipv6\n"
+				   "    family: ipv4\n"
 				   "- name: nosni\n"
 				   "  plugin: tls\n"
 				   "  parameters: {host: a.example, sni: \"\", starttls: none}\n";
@@ -265,14 +265,14 @@ TEST_IMPL(config_tls_entry_reads_to_exact_values)
 	ASSERT_EQ(k->tls.warning_days, 30);
 	ASSERT_EQ(k->tls.critical_days, 0);
 	ASSERT_DBL_EQ(k->timeout, 1.5);
-	ASSERT_EQ(k->family, AF_INET6);
+	ASSERT_EQ(k->family, AF_INET);
 	pp_config_unit_tls_opts(c, &c->units[1], &to);
 	ASSERT_STR_EQ(to.sni, "mail.example.com");
 	ASSERT_STR_EQ(to.starttls, "smtp");
 	ASSERT_STR_EQ(to.ca_file, "/etc/ssl/private-ca.pem");
 	ASSERT_EQ(to.cert_only, 0);
 	ASSERT_UEQ(to.timeout_ns, 1500000000ull);
-	ASSERT_EQ(to.family, AF_INET6);
+	ASSERT_EQ(to.family, AF_INET);
 
 	ASSERT_STR_EQ(c->checks[2].tls.sni, ""); /* "": send no SNI */
 	ASSERT_STR_EQ(c->checks[2].tls.starttls, "none");
@@ -690,6 +690,16 @@ static const struct {
      "  plugin: check_tcp_connection\n"
      "  parameters: {host: a, port: 80, source_address: example.com}\n",
      "checks.yaml:3:51: checks[0].parameters.source_address: \"example.com\" is not an IP address"},
+    {"- name: web\n"
+     "  plugin: check_tcp_connection\n"
+     "  parameters: {host: 127.0.0.1, port: 80, family: ipv6}\n",
+     "checks.yaml:3:51: checks[0].parameters.family: ipv6, but host 127.0.0.1 is an IPv4 "
+     "address"},
+    {"- name: box\n"
+     "  plugin: tcp_probe\n"
+     "  parameters: {address: \"2001:db8::1\", tcp_ports: [22], family: ipv4}\n",
+     "checks.yaml:3:65: checks[0].parameters.family: ipv4, but address 2001:db8::1 is an IPv6 "
+     "address"},
     {"name: web\n"
      "plugin: tls\n",
      "checks.yaml:1:1: unknown key \"name\" (a check is an item of a list: start it with \"- \", "

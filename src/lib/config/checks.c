@@ -260,6 +260,27 @@ static int read_days(struct config_ctx *c, const struct ynode **kn, const struct
 	return 0;
 }
 
+/* An address literal host against family: family only chooses among a
+ * name's addresses, so an address of the other family could never be
+ * reached (the check would fail at every run). */
+static int check_host_family(struct config_ctx *c, const struct ynode **kn, const struct ynode **vn,
+			     const char *host_key, const struct pp_config_check *chk)
+{
+	struct pp_addr a;
+	const char *why;
+	int hf;
+
+	if (chk->family == AF_UNSPEC || pp_parse_ip(chk->host, 0, &a, &why) < 0)
+		return 0;
+	hf = pp_addr_family(&a);
+	if (hf == chk->family)
+		return 0;
+	config_push_key(c, config_str(c, kn[P_FAMILY]));
+	return config_fail(c, vn[P_FAMILY], "%s, but %s %s is an IPv%d address",
+			   chk->family == AF_INET ? "ipv4" : "ipv6", host_key, chk->host,
+			   hf == AF_INET ? 4 : 6);
+}
+
 /* source_address against family: an IPv4 source cannot reach an IPv6-only
  * check and the other way round. */
 static int check_source_family(struct config_ctx *c, const struct ynode **kn,
@@ -301,6 +322,8 @@ static int read_tcp(struct config_ctx *c, const struct ynode *map, struct pp_con
 		0 ||
 	    (r = config_get_family(c, kn[P_FAMILY], vn[P_FAMILY], &chk->family)) < 0)
 		return r;
+	if ((r = check_host_family(c, kn, vn, "host", chk)) < 0)
+		return r;
 	return check_source_family(c, kn, vn, chk);
 }
 
@@ -323,7 +346,8 @@ static int read_probe(struct config_ctx *c, const struct ynode *map, struct pp_c
 	    (r = config_get_family(c, kn[P_FAMILY], vn[P_FAMILY], &chk->family)) < 0 ||
 	    (r = config_get_string(c, kn[P_CA_FILE], vn[P_CA_FILE], false, &chk->tls.ca_file)) <
 		0 ||
-	    (r = read_days(c, kn, vn, &chk->tls)) < 0)
+	    (r = read_days(c, kn, vn, &chk->tls)) < 0 ||
+	    (r = check_host_family(c, kn, vn, "address", chk)) < 0)
 		return r;
 	if (chk->tcp_ports.n + chk->cert_ports.n == 0)
 		return config_fail(c, map,
@@ -399,7 +423,8 @@ static int read_tls(struct config_ctx *c, const struct ynode *map, struct pp_con
 	    (r = read_days(c, kn, vn, &chk->tls)) < 0 ||
 	    (r = config_get_seconds(c, kn[P_TIMEOUT], vn[P_TIMEOUT], 0.001, 3600, &chk->timeout)) <
 		0 ||
-	    (r = config_get_family(c, kn[P_FAMILY], vn[P_FAMILY], &chk->family)) < 0)
+	    (r = config_get_family(c, kn[P_FAMILY], vn[P_FAMILY], &chk->family)) < 0 ||
+	    (r = check_host_family(c, kn, vn, "host", chk)) < 0)
 		return r;
 	return 0;
 }

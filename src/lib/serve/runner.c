@@ -6,16 +6,22 @@
  * with 10,000 units neither runs out of descriptors nor starts 10,000
  * resolvers at once. Neither a pp_check nor a pp_tls can be freed inside its
  * own callbacks (the connector is still on the stack), so finished jobs are
- * reaped from a zero-delay timer. The verdict rules
+ * reaped from a zero-delay timer. A unit that cannot start (its CA file
+ * is gone, descriptors ran out) or that overruns the bound serve sets
+ * (pp_runner_set_run_share) is still reported, from a timer, with a result
+ * of its own saying why: a unit is never left silent. The verdict rules
  * (pp_run_status and reason) are the ones `portprobe check` and
  * `portprobe tls -o nagios` use, so `run` agrees with them. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/socket.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "portprobe/runner.h"
 #include "out/tls_out.h"
@@ -33,6 +39,11 @@ struct job {
 	struct pp_tls *tls;                    /* certificate units */
 	struct timespec start;                 /* CLOCK_MONOTONIC at start */
 	struct pp_timer reap;                  /* frees a finished tls job outside its callback */
+	struct pp_timer fail;                  /* reports failed (start failure, overrun) */
+	struct pp_timer bound;                 /* the run's bound, when the runner has one */
+	struct pp_check_result failed;         /* the result a failed start or overrun reports */
+	enum pp_run_status fail_status;        /* its verdict */
+	const char *fail_reason;               /* and reason (a static string) */
 	bool reported;                         /* the callback has had its result */
 	struct job *prev, *next;               /* the runner's list of jobs */
 };
@@ -47,6 +58,8 @@ struct pp_runner {
 	unsigned running;            /* entries in jobs */
 	size_t *queue;               /* waiting unit indexes, a ring */
 	size_t qcap, qhead, qlen;    /* its size, first entry, entries */
+	double run_share;            /* a unit's run is bounded to this share of its
+				      * check's interval; 0: unbounded */
 };
 
 static double elapsed(const struct timespec *a)
@@ -75,8 +88,11 @@ static void job_free(struct job *j)
 {
 	if (!j)
 		return;
-	if (j->r->loop)
+	if (j->r->loop) {
 		pp_timer_stop(j->r->loop, &j->reap);
+		pp_timer_stop(j->r->loop, &j->fail);
+		pp_timer_stop(j->r->loop, &j->bound);
+	}
 	pp_check_free(j->check);
 	pp_tls_free(j->tls);
 	free(j);
@@ -205,6 +221,7 @@ static void on_check_result(void *data, const struct pp_check_result *c)
 	res.timestamp = c->timestamp;
 	judge_check(c, &res);
 	j->reported = true;
+	pp_timer_stop(j->r->loop, &j->bound);
 	j->cb(j->data, &res);
 }
 
@@ -228,6 +245,9 @@ static void on_tls_report(void *data, const struct pp_tls_report *rep)
 	struct job *j = data;
 	struct pp_run_result res;
 
+	if (j->reported)
+		return; /* the bound reported it; the reaper frees it */
+	pp_timer_stop(j->r->loop, &j->bound);
 	fill_common(j, &res);
 	res.tls = rep;
 	if (j->module) {
@@ -251,21 +271,89 @@ static int start_check(struct job *j, const struct pp_config_unit *u)
 	return pp_check_start(j->r->loop, &o, on_check_result, on_check_done, j, &j->check);
 }
 
-/* Starts the certificate unit u as job j: one pp_tls with one target. */
-static int start_tls(struct job *j, const struct pp_config_unit *u)
+/* Starts the certificate unit u as job j: one pp_tls with one target. On
+ * failure why[] may say more than the return. */
+static int start_tls(struct job *j, const struct pp_config_unit *u, char *why, size_t whylen)
 {
 	const struct pp_config_check *ck = &j->r->cfg->checks[u->check];
 	struct pp_tls_opts o;
-	const char *why = NULL;
+	const char *what = NULL;
 	int rc;
 
 	pp_config_unit_tls_opts(j->r->cfg, u, &o);
 	o.parallel = 1;
-	if ((rc = pp_tls_new(&o, &j->tls, &why)) < 0)
+	if ((rc = pp_tls_new(&o, &j->tls, &what)) < 0) {
+		if (o.ca_file && access(o.ca_file, R_OK) < 0)
+			snprintf(why, whylen, "cannot read the CA file %s: %s", o.ca_file,
+				 strerror(errno));
+		else if (what)
+			snprintf(why, whylen, "%s", what);
 		return rc;
+	}
 	if ((rc = pp_tls_add(j->tls, ck->host, u->port)) < 0)
 		return rc;
 	return pp_tls_start(j->tls, j->r->loop, on_tls_report, j);
+}
+
+/* Reports j's failed result (a start failure or an overrun), then ends j. */
+static void on_fail(struct pp_loop *loop, struct pp_timer *timer, void *data)
+{
+	struct job *j = data;
+	struct pp_run_result res;
+
+	(void)loop;
+	(void)timer;
+	if (!j->reported) {
+		fill_common(j, &res);
+		clock_gettime(CLOCK_REALTIME, &j->failed.timestamp);
+		j->failed.response_time = res.duration;
+		res.check = &j->failed;
+		res.timestamp = j->failed.timestamp;
+		res.status = j->fail_status;
+		res.reason = j->fail_reason;
+		j->reported = true;
+		j->cb(j->data, &res);
+	}
+	job_end(j);
+}
+
+/* Makes j report, from a timer, that it failed with error and the detail. */
+static void job_fail(struct job *j, enum pp_error error, enum pp_run_status status,
+		     const char *reason, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static void job_fail(struct job *j, enum pp_error error, enum pp_run_status status,
+		     const char *reason, const char *fmt, ...)
+{
+	const struct pp_config_unit *u = &j->r->cfg->units[j->unit];
+	va_list ap;
+
+	memset(&j->failed, 0, sizeof(j->failed));
+	j->failed.host = j->r->cfg->checks[u->check].host;
+	j->failed.port = u->port;
+	j->failed.error = j->failed.out.error = error;
+	j->failed.attempts = 1;
+	va_start(ap, fmt);
+	vsnprintf(j->failed.detail, sizeof(j->failed.detail), fmt, ap);
+	va_end(ap);
+	j->fail_status = status;
+	j->fail_reason = reason;
+	pp_timer_start(j->r->loop, &j->fail, 0);
+}
+
+/* The bound of j's run passed: it is stopped and reported as a timeout. */
+static void on_bound(struct pp_loop *loop, struct pp_timer *timer, void *data)
+{
+	struct job *j = data;
+	const struct pp_config_unit *u = &j->r->cfg->units[j->unit];
+	double limit = j->r->cfg->checks[u->check].interval * j->r->run_share;
+
+	(void)loop;
+	(void)timer;
+	if (j->reported)
+		return;
+	job_fail(j, PP_ERROR_TIMEOUT, PP_RUN_CRITICAL, pp_error_message(PP_ERROR_TIMEOUT),
+		 "the run took more than %.3g s (%.0f%% of the %.3g s interval) and was stopped",
+		 limit, j->r->run_share * 100, j->r->cfg->checks[u->check].interval);
 }
 
 /* A new job, linked into the runner's list. */
@@ -280,6 +368,8 @@ static struct job *job_new(struct pp_runner *r, size_t unit, pp_run_cb *cb, void
 	j->cb = cb;
 	j->data = data;
 	pp_timer_init(&j->reap, on_reap, j);
+	pp_timer_init(&j->fail, on_fail, j);
+	pp_timer_init(&j->bound, on_bound, j);
 	clock_gettime(CLOCK_MONOTONIC, &j->start);
 	j->next = r->jobs;
 	if (r->jobs)
@@ -347,21 +437,37 @@ int pp_runner_probe(struct pp_runner *r, struct pp_loop *loop, const struct pp_p
 	return rc;
 }
 
-/* Starts one unit now. */
+/* Starts one unit now. A unit that cannot start is reported as failed
+ * (UNKNOWN: a problem of this host or of the configuration's files), from a
+ * timer, so that the caller's callback never runs inside its start. */
 static int start_now(struct pp_runner *r, size_t unit)
 {
 	const struct pp_config_unit *u = &r->cfg->units[unit];
 	struct job *j = job_new(r, unit, r->cb, r->data);
+	char why[160] = "";
 	int rc;
 
 	if (!j)
 		return -ENOMEM;
-	rc = u->kind == PP_CONFIG_UNIT_CERT ? start_tls(j, u) : start_check(j, u);
+	rc = u->kind == PP_CONFIG_UNIT_CERT ? start_tls(j, u, why, sizeof(why)) : start_check(j, u);
 	if (rc < 0) {
-		job_unlink(j);
-		job_free(j);
+		pp_check_free(j->check);
+		pp_tls_free(j->tls);
+		j->check = NULL;
+		j->tls = NULL;
+		job_fail(j,
+			 rc == -ENOMEM || rc == -EMFILE || rc == -ENFILE ? PP_ERROR_LOCAL_RESOURCE
+									 : PP_ERROR_OTHER,
+			 PP_RUN_UNKNOWN, "Cannot start", "cannot start: %s",
+			 why[0] ? why : strerror(-rc));
+		return 0;
 	}
-	return rc;
+	if (r->run_share > 0) {
+		double limit = r->cfg->checks[u->check].interval * r->run_share;
+
+		pp_timer_start(r->loop, &j->bound, (uint64_t)(limit * 1e9));
+	}
+	return 0;
 }
 
 static void start_queued(struct pp_runner *r)
@@ -371,7 +477,13 @@ static void start_queued(struct pp_runner *r)
 
 		r->qhead = (r->qhead + 1) % r->qcap;
 		r->qlen--;
-		(void)start_now(r, unit); /* only -ENOMEM; the unit is then not reported */
+		if (start_now(r, unit) < 0) {
+			/* no memory for the job: the unit goes back to the queue's
+			 * front and is tried again when the next job ends */
+			r->qhead = (r->qhead + r->qcap - 1) % r->qcap;
+			r->qlen++;
+			break;
+		}
 	}
 }
 
@@ -388,6 +500,11 @@ int pp_runner_new(const struct pp_config *cfg, unsigned max_inflight, pp_run_cb 
 	r->data = data;
 	*ret = r;
 	return 0;
+}
+
+void pp_runner_set_run_share(struct pp_runner *r, double share)
+{
+	r->run_share = share > 0 && share <= 1 ? share : 0;
 }
 
 int pp_runner_start(struct pp_runner *r, struct pp_loop *loop, size_t unit)
