@@ -196,6 +196,19 @@ int pp_store_state_delete(struct pp_store *store, const char *check_name, const 
 int pp_store_prune(struct pp_store *store, int64_t now_ms, bool *ret_more, char *err,
 		   size_t errlen);
 
+/* Changes the retention of the next pp_store_prune calls (as
+ * pp_store_opts.retention_s; 0: keep all), e.g. when a reloaded
+ * configuration asks for another. 0, or -EINVAL for a value out of range
+ * (the retention is then unchanged). */
+int pp_store_set_retention(struct pp_store *store, int64_t retention_s);
+/* Changes how long a write waits for another process's lock (as
+ * pp_store_opts.busy_timeout_ms; 0: 5000 ms). A writer on an event loop
+ * opens with the default, so that the schema can wait for another process at
+ * start, then shortens it: a locked file then fails a write with -EBUSY
+ * within ms and the caller keeps its rows for a later try, instead of
+ * stalling its loop for seconds. */
+void pp_store_set_busy_timeout(struct pp_store *store, unsigned ms);
+
 /* The path the store was opened with. */
 const char *pp_store_path(const struct pp_store *store);
 

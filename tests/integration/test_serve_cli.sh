@@ -15,6 +15,8 @@
 #            probe_success 1 (open) or 0 and probe_failure_info (closed),
 #            400 for no target or an unknown module; debug=true: the logs,
 #            metrics and module in blackbox's layout
+#   bound    a certificate unit whose cipher enumeration would outlast its
+#            2 s interval is stopped at 80% and reported; no run skipped
 #   stop     SIGTERM while 32 keep-alive clients ask /probe: exit 0, 6 times
 #   http     405 + Allow for POST, 404, 413 for a GET with a body, a request
 #            over max_request_bytes: 431 (headers) or 414 (URL), garbage
@@ -28,19 +30,33 @@
 #            nothing more comes in the next 3 s; kill -9 keeps every result
 #            the history API showed before it, ids contiguous, integrity ok;
 #            a restart on the same database restores health and alerts
-#            nothing; SIGHUP adds a unit without resetting the others'
-#            statistics or history; an invalid file on SIGHUP is refused
-#            with one FILE:LINE:COL error line, the old units go on and
-#            portprobe_config_last_reload_successful is 0; SIGTERM exits 0.
-# PP_SERVE_ONLY="options http" runs only those parts (default: all five).
-# Exit 0 ok, 1 failure, 77 skipped (not root, a tool missing). About 30 s.
+#            nothing; a kill -9 the moment an alert is out (the alert
+#            command kills serve) loses neither the change nor the health:
+#            the restart alerts nothing; SIGHUP adds a unit without
+#            resetting the others' statistics or history; an invalid file
+#            on SIGHUP is refused with one FILE:LINE:COL error line, the old
+#            units go on and portprobe_config_last_reload_successful is 0;
+#            SIGTERM exits 0.
+# Serve D has its own history file and a unit, flip, whose connect to a full
+# pp_hold queue gets no answer, so each run is in flight 1.5 s of every 2 s:
+#   locked   another process holds the database's write lock for 2.5 s:
+#            results keep coming meanwhile, one error line, and afterwards
+#            every result is committed, ids contiguous
+#   reload   a run in flight across a SIGHUP that keeps its unit is counted;
+#            one in flight when a SIGHUP removes its unit and another adds
+#            it back is not credited to the new unit; a new store.retention
+#            prunes at once; changed limits, store.path and alerts get one
+#            "restart to apply" line each
+# PP_SERVE_ONLY="options http" runs only those parts (default: all).
+# Exit 0 ok, 1 failure, 77 skipped (not root, a tool missing). About 40 s.
 # shellcheck disable=SC2317 # the predicates are called through until_true
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 pp=${PORTPROBE:?PORTPROBE must point at the binary}
 listen=${PP_LISTEN:?PP_LISTEN must point at pp_listen}
 webhook=${PP_WEBHOOK:?PP_WEBHOOK must point at pp_webhook}
-parts=${PP_SERVE_ONLY:-options probe http auth history stop}
+hold=${PP_HOLD:?PP_HOLD must point at pp_hold}
+parts=${PP_SERVE_ONLY:-options probe http auth history locked reload bound stop}
 LAB_TIMEOUT=120
 # shellcheck source=tests/lab/lab.sh
 . "$here/../lab/lab.sh"
@@ -62,9 +78,11 @@ unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY no_proxy
 
 OPEN=7001    # pp_listen: accepts and closes
 CLOSED=7002  # nothing listens
+HOLD=7003    # pp_hold: its one queue slot taken, a SYN gets no answer
 HOOK=7900    # pp_webhook
 A=9115       # serve A
 B=9116       # serve B, basic authentication
+D=9117       # serve D: a database of its own, reloads
 
 # serve_lab_up: one namespace (lo up) and LAB_DIR, torn down by lab.sh's traps and guard
 # (as tls_lab.sh does): every process in the namespace is this test's.
@@ -166,6 +184,12 @@ listed() { [ -n "$(checks_field "$1" "$2" .unit)" ]; }
 # logged FILE TEXT: true when FILE has a line containing TEXT.
 logged() { grep -qF -- "$2" "$1"; }
 
+# reloads_logged FILE N: true when FILE has at least N "configuration reloaded" lines.
+reloads_logged() { [ "$(grep -c ' info configuration reloaded: ' "$1")" -ge "$2" ]; }
+
+# in_db DB SQL: sqlite3's answer (waits up to 2 s for serve's write lock).
+in_db() { timeout 10 sqlite3 -cmd '.timeout 2000' "$1" "$2"; }
+
 # dead PID: true once PID has exited.
 dead() { ! lab__alive "$1"; }
 
@@ -251,7 +275,7 @@ server:
 alerts:
   webhook: "http://127.0.0.1:$HOOK/alert"
   webhook_timeout: 2s
-  command: 'printf "%s %s %s\\n" "\$PORTPROBE_UNIT" "\$PORTPROBE_FROM" "\$PORTPROBE_TO" >>$W/command.txt'
+  command: 'printf "%s %s %s\\n" "\$PORTPROBE_UNIT" "\$PORTPROBE_FROM" "\$PORTPROBE_TO" >>$W/command.txt; [ ! -e $W/kill-on-alert ] || kill -9 \$PPID'
   down_after: 2
   up_after: 2
 modules:
@@ -271,6 +295,69 @@ start_a() {
 	until_true 5 healthy "$A" || lab__die "serve A did not answer /healthz: $(cat "$W/a.err")"
 }
 
+# write_d FILE [VARIANT]: serve D's configuration: steady, on the open port every second, and
+# flip, on HOLD every 2 s with a 1.5 s timeout (down at its first failure), history in $W/d.db. VARIANT more adds a check;
+# no-flip leaves flip out; open-flip has flip on the open port every second; settings is
+# open-flip with store.retention 1 d, and max_concurrency, store.path and alerts changed.
+write_d() {
+	local v=${2:-}
+	{
+		cat <<EOF
+checks:
+  - name: steady
+    plugin: check_tcp_connection
+    interval: 1s
+    parameters: {host: 127.0.0.1, port: $OPEN, timeout: 0.5}
+EOF
+		case $v in
+		"" | more)
+			cat <<EOF
+  - name: flip
+    plugin: check_tcp_connection
+    interval: 2s
+    down_after: 1
+    parameters: {host: 127.0.0.1, port: $HOLD, timeout: 1.5}
+EOF
+			;;
+		open-flip | settings)
+			cat <<EOF
+  - name: flip
+    plugin: check_tcp_connection
+    interval: 1s
+    parameters: {host: 127.0.0.1, port: $OPEN, timeout: 0.5}
+EOF
+			;;
+		esac
+		if [ "$v" = more ]; then
+			cat <<EOF
+  - name: more
+    plugin: check_tcp_connection
+    parameters: {host: 127.0.0.1, port: $OPEN}
+EOF
+		fi
+		if [ "$v" = settings ]; then
+			cat <<EOF
+server: {listen: "127.0.0.1:$D", limits: {max_concurrency: 32}}
+store: {path: "$W/d2.db", retention: 1d}
+alerts: {webhook: "http://127.0.0.1:$HOOK/never", command: "true"}
+EOF
+		else
+			cat <<EOF
+server: {listen: "127.0.0.1:$D"}
+store: {path: "$W/d.db"}
+EOF
+		fi
+	} >"$1"
+}
+
+D_PID=""
+# start_d: serve D on $W/d.yaml, stderr to $W/d.err; waits for /healthz.
+start_d() {
+	lab_bg client "$pp" serve --config "$W/d.yaml" </dev/null 2>>"$W/d.err"
+	D_PID=$LAB_BG_PID
+	until_true 5 healthy "$D" || lab__die "serve D did not answer /healthz: $(cat "$W/d.err")"
+}
+
 # ---------------------------------------------------------------- the world
 
 start_listener
@@ -285,6 +372,13 @@ server:
 EOF
 if want probe || want http || want history; then
 	start_a
+fi
+if want locked || want reload; then
+	lab_bg client "$hold" --ready-file "$W/hold.ready" "127.0.0.1:$HOLD/backlog=0/clients=1" \
+		</dev/null
+	lab__wait_for "pp_hold" 5 lab__pid_ready "$LAB_BG_PID" "$W/hold.ready"
+	write_d "$W/d.yaml"
+	start_d
 fi
 if want auth || want options; then
 	lab_bg client "$pp" serve --config "$W/b.yaml" --no-db </dev/null 2>"$W/b.err"
@@ -612,6 +706,37 @@ ok" "$in_db"
 	assert_eq "restart: ids contiguous from 1" \
 		"1..$(tail -n 1 "$W/ids.after") contiguous" "$(contiguous "$W/ids.after")"
 
+	# kill -9 the moment an alert is out: the alert command kills serve right
+	# after the webhook got the body. The change was committed before the
+	# alert was posted, so the restart knows web is down and alerts nothing.
+	touch "$W/kill-on-alert"
+	lab_stop "$LISTEN_PID"
+	until_true 6 dead "$A_PID" || lab_fail "the alert command did not kill serve A within 6 s"
+	rm -f "$W/kill-on-alert"
+	kill -KILL "$A_PID" 2>/dev/null
+	wait "$A_PID" 2>/dev/null
+	forget_pid "$A_PID"
+	assert_eq "kill -9 at an alert: the webhook bodies" "$G_DOWN
+$W_DOWN
+$W_UP
+$W_DOWN" "$(hook_fields)"
+	assert_eq "kill -9 at an alert: the command lines" "gone unknown down
+web up down
+web down up
+web up down" "$(cat "$cmds")"
+	start_a
+	assert_eq "restart after kill -9 at an alert: web's health" down \
+		"$(checks_field "$A" web .health)"
+	until_true 4 count_at_least "$A" web 2 || lab_fail "web has not run twice 4 s after the restart"
+	assert_eq "restart after kill -9 at an alert: no alert queued or sent" "0 0 0" \
+		"$(alert_counts "$A")"
+	assert_eq "restart after kill -9 at an alert: no new webhook body" 4 "$(nlines "$hook")"
+	assert_eq "restart after kill -9 at an alert: no new command" 4 "$(nlines "$cmds")"
+	assert_eq "restart after kill -9 at an alert: the change is in the history" "up down" \
+		"$(get "$A" "/api/v1/checks/web/history?limit=1" | jq -r '.transitions[0] | "\(.from) \(.to)"')"
+	# web comes back (its down -> up is among the warnings checked at the end)
+	start_listener
+
 	# SIGHUP with a new check: it appears, the others keep statistics and history
 	write_config "$W/a.yaml" "$OPEN"
 	c0=$(checks_field "$A" web .stats.count)
@@ -651,8 +776,10 @@ ok" "$in_db"
 	until_true 4 count_at_least "$A" web $((c2 + 2)) ||
 		lab_fail "web stopped running after the refused reload (count $c2)"
 	assert_eq "invalid SIGHUP: serve runs" yes "$(lab__alive "$A_PID" && echo yes)"
-	assert_eq "no error or warning logged but the refused reload and web's two changes" \
+	assert_eq "no error or warning logged but the refused reload and web's four changes" \
 		"warning unit web: up -> down (2 consecutive failures: Connection refused)
+warning unit web: down -> up (2 consecutive successes)
+warning unit web: up -> down (2 consecutive failures: Connection refused)
 warning unit web: down -> up (2 consecutive successes)
 error reload refused, the running configuration goes on: $W/a.yaml:$line:$col: checks[2].parameters.port: 70000 is not in 1..65535" \
 		"$(grep -E '^[^ ]+ (error|warning) ' "$W/a.err" | cut -d' ' -f2-)"
@@ -662,6 +789,185 @@ fi
 
 if [ -n "$A_PID" ]; then
 	stop_serve "$A_PID" "serve A"
+fi
+
+# ---------------------------------------------------------------- serve D: a locked database
+
+if want locked; then
+	if ! command -v sqlite3 >/dev/null 2>&1; then
+		echo "sqlite3 not installed: the locked database is not tested"
+	else
+		# another process takes the write lock and keeps it 2.6 s: sqlite3 reads
+		# its commands from a fifo (opened read-write first: neither open waits)
+		mkfifo "$W/lock.fifo"
+		exec 7<>"$W/lock.fifo"
+		sqlite3 -batch "$W/d.db" <"$W/lock.fifo" >"$W/lock.out" 2>&1 &
+		LOCK_PID=$!
+		LAB__PIDS+=("$LOCK_PID") # stopped at teardown should the test die first
+		# (its output is buffered: it says when it holds the lock with a file)
+		printf ".timeout 2000\nBEGIN IMMEDIATE;\n.shell touch %s/lock.held\n" "$W" >&7
+		until_true 3 test -e "$W/lock.held" ||
+			lab_fail "sqlite3 did not take the lock: $(cat "$W/lock.out")"
+		locked_at=$EPOCHREALTIME
+		# a tick has tried to commit by now: the loop must not be waiting for the lock
+		sleep 1.3
+		c1=$(checks_field "$D" steady .stats.count)
+		sleep 1.2
+		c2=$(checks_field "$D" steady .stats.count)
+		total=$(metric "$D" portprobe_results_total)
+		printf "COMMIT;\n.quit\n" >&7
+		exec 7>&-
+		wait "$LOCK_PID"
+		forget_pid "$LOCK_PID"
+		held=$(((${EPOCHREALTIME/./} - ${locked_at/./}) / 100000))
+		[ "$held" -ge 25 ] || lab_fail "the lock was held only $held tenths of a second"
+		[ "$c2" -gt "$c1" ] ||
+			lab_fail "no result while the database was locked: steady's count $c1, then $c2"
+		# the rows kept during the lock are committed at the next tick
+		committed_all() {
+			[ "$(metric "$D" portprobe_history_results_committed_total)" -ge "$total" ]
+		}
+		until_true 3 committed_all ||
+			lab_fail "results lost: $total results, $(metric "$D" portprobe_history_results_committed_total) committed 3 s after the lock"
+		until_true 2 logged "$W/d.err" " info history: written again after " ||
+			lab_fail "no \"written again\" line after the lock"
+		assert_eq "locked: one error line for the whole lock" 1 \
+			"$(grep -c ' error history: .*: starting a transaction: database is locked' "$W/d.err")"
+		assert_eq "locked: every result in the file, ids contiguous from 1" "1|1|0" \
+			"$(in_db "$W/d.db" "SELECT count(*) >= $total, min(id), max(id) - min(id) + 1 - count(*) FROM results")"
+	fi
+fi
+
+# ---------------------------------------------------------------- serve D: reloads
+
+# fresh_result UNIT: waits (up to 4 s) for serve D's next result of UNIT; prints its count then.
+fresh_result() {
+	local n
+	n=$(checks_field "$D" "$1" .stats.count)
+	until_true 4 count_at_least "$D" "$1" $((n + 1)) || lab_fail "no result of $1 within 4 s"
+	echo $((n + 1))
+}
+
+# reload_d VARIANT: serve D reloads write_d VARIANT; waits for its "configuration reloaded" line.
+reload_d() {
+	local n
+	n=$(grep -c ' info configuration reloaded: ' "$W/d.err")
+	write_d "$W/d.yaml" "$1"
+	kill -HUP "$D_PID"
+	until_true 2 reloads_logged "$W/d.err" $((n + 1)) || lab_fail "serve D did not reload ($1)"
+}
+
+if want reload; then
+	# a result of flip has just come: its next run starts 0.5 s later and is in flight 1.5 s
+	n=$(fresh_result flip)
+	sleep 0.6
+	# a reload that keeps flip: that run is still counted
+	reload_d more
+	until_true 3 count_at_least "$D" flip $((n + 1)) ||
+		lab_fail "flip's run in flight across a reload that kept it was not counted"
+	assert_eq "reload: flip's runs all timed out" 0 "$(checks_field "$D" flip .stats.successes)"
+	# that result has just come: a reload removes flip while its next run is
+	# in flight, another adds it back on the open port; that run's timeout is
+	# not the new flip's
+	sleep 0.6
+	reload_d no-flip
+	assert_eq "reload: flip removed" "" "$(checks_field "$D" flip .unit)"
+	reload_d open-flip
+	sleep 1.6 # the old run has ended
+	until_true 2 count_at_least "$D" flip 1 || lab_fail "the new flip has no result"
+	assert_match "reload: the new flip has only its own results (count successes)" \
+		'^([1-9][0-9]*) \1$' "$(checks_field "$D" flip '"\(.stats.count) \(.stats.successes)"')"
+	# and it starts unknown: the removed flip's health, still in the file
+	# until the next commit, is not restored into it
+	assert_eq "reload: the new flip's first change" \
+		"info unit flip: unknown -> up (1 consecutive success)" \
+		"$(grep ' unit flip: ' "$W/d.err" | tail -n 1 | cut -d' ' -f2-)"
+
+	if command -v sqlite3 >/dev/null 2>&1; then
+		# two results of two days ago: the 30 days of retention keep them
+		old=$((($(date +%s) - 2 * 86400) * 1000))
+		in_db "$W/d.db" "INSERT INTO results(check_name, unit, ts_ms, ok, state, attempts)
+			VALUES('old', 'old', $old, 1, 'open', 1), ('old', 'old', $old, 1, 'open', 1)"
+		assert_eq "retention 30 d: the old rows are in" 2 \
+			"$(in_db "$W/d.db" "SELECT count(*) FROM results WHERE unit = 'old'")"
+		# a reload to 1 d prunes them at the next tick
+		reload_d settings
+		old_gone() { [ "$(in_db "$W/d.db" "SELECT count(*) FROM results WHERE unit = 'old'")" = 0 ]; }
+		until_true 3 old_gone || lab_fail "retention 1 d: the old rows still there 3 s after SIGHUP"
+	else
+		echo "sqlite3 not installed: a reloaded retention is not tested"
+		reload_d settings
+	fi
+	assert_eq "reload: one line per setting that needs a restart" \
+		"warning reload: server.limits.max_concurrency changed; restart to apply
+warning reload: store.path changed; restart to apply
+warning reload: alerts.webhook changed; restart to apply
+warning reload: alerts.command changed; restart to apply" \
+		"$(grep ' warning reload: ' "$W/d.err" | cut -d' ' -f2-)"
+	assert_eq "reload: no history file at the new store.path" no \
+		"$([ -e "$W/d2.db" ] && echo yes || echo no)"
+fi
+if [ -n "$D_PID" ]; then
+	stop_serve "$D_PID" "serve D"
+fi
+
+# ---------------------------------------------------------------- the 80% bound
+
+# A certificate unit enumerating ciphers on a server that takes 0.4 s per
+# handshake would run far longer than its 2 s interval (each connection has
+# the whole timeout): the run is stopped at 80% (1.6 s) and reported, and
+# the next one starts on time (it used to be skipped run after run).
+if want bound; then
+	E=9192
+	SLOW=7004
+	openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost -days 30 \
+		-keyout "$W/slow.key" -out "$W/slow.pem" 2>/dev/null
+	cat >"$W/slow.py" <<'PY'
+import socket, ssl, sys, threading, time
+port, cert, key, ready = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(cert, key)
+srv = socket.socket()
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(("127.0.0.1", port))
+srv.listen(128)
+open(ready, "w").close()
+def serve(c):
+    try:
+        time.sleep(0.4)
+        t = ctx.wrap_socket(c, server_side=True)
+        t.settimeout(2)
+        t.recv(1)
+    except Exception:
+        pass
+    finally:
+        c.close()
+while True:
+    c, _ = srv.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+PY
+	lab_bg client python3 "$W/slow.py" "$SLOW" "$W/slow.pem" "$W/slow.key" "$W/slow.ready" </dev/null
+	lab__wait_for "the slow TLS server" 5 lab__pid_ready "$LAB_BG_PID" "$W/slow.ready"
+	cat >"$W/e.yaml" <<YAML
+checks:
+  - name: slow
+    plugin: tcp_probe
+    interval: 2s
+    parameters: {address: 127.0.0.1, certificate_ports: [$SLOW], timeout: 10}
+server:
+  listen: "127.0.0.1:$E"
+YAML
+	lab_bg client "$pp" serve --config "$W/e.yaml" --no-db </dev/null 2>"$W/e.err"
+	e_pid=$LAB_BG_PID
+	until_true 5 healthy "$E" || lab__die "serve E did not answer /healthz: $(cat "$W/e.err")"
+	unit=$(get "$E" /api/v1/checks | jq -r '.checks[0].unit')
+	until_true 12 count_at_least "$E" "$unit" 3
+	assert_eq "a run over 80% of the interval: stopped and reported" \
+		"CRITICAL|Connection timeout|the run took more than 1.6 s (80% of the 2 s interval) and was stopped" \
+		"$(checks_field "$E" "$unit" '[.last.verdict, .last.failure_reason, .last.detail] | join("|")')"
+	assert_eq "a run over 80% of the interval: no run skipped" 0 \
+		"$(checks_field "$E" "$unit" .stats.runs_skipped)"
+	stop_serve "$e_pid" "serve E"
 fi
 
 # ---------------------------------------------------------------- SIGTERM under load
@@ -697,6 +1003,8 @@ fi
 if want auth || want options; then
 	stop_serve "$B_PID" "serve B"
 fi
-[ "$LAB__FAILED" -eq 0 ] || printf '\n--- serve A stderr:\n%s\n--- serve B stderr:\n%s\n' \
-	"$(cat "$W/a.err" 2>/dev/null)" "$(cat "$W/b.err" 2>/dev/null)" >&2
+[ "$LAB__FAILED" -eq 0 ] ||
+	printf '\n--- serve A stderr:\n%s\n--- serve B stderr:\n%s\n--- serve D stderr:\n%s\n' \
+		"$(cat "$W/a.err" 2>/dev/null)" "$(cat "$W/b.err" 2>/dev/null)" \
+		"$(cat "$W/d.err" 2>/dev/null)" >&2
 lab_finish

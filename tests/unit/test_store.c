@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "portprobe/parse.h"
@@ -614,6 +615,98 @@ TEST_IMPL(store_prune_deletes_exactly_the_old_rows_in_bounded_chunks)
 	ASSERT_EQ(pp_store_prune(s, now + 1000000000, &more, err, sizeof(err)), 0);
 	ASSERT_TRUE(!more);
 	ASSERT_EQ(count_rows(path, "SELECT count(*) FROM results"), 6);
+	pp_store_close(s);
+	return 0;
+}
+
+/* A reload that changes the retention: the next prune deletes by the new
+ * one; a value out of range is refused and changes nothing. */
+TEST_IMPL(store_set_retention_applies_to_the_next_prune)
+{
+	struct pp_store_result r[10];
+	char path[192], err[256];
+	struct pp_store *s;
+	bool more = true;
+	int64_t now = T0 + 100000;
+
+	ASSERT_EQ(tmp_path("history.db", path, sizeof(path)), 0);
+	s = open_or_null(path, 0, 0); /* keep all */
+	ASSERT_TRUE(s);
+	/* results at T0 + 0, 10, ..., 90 s */
+	for (int i = 0; i < 10; i++)
+		r[i] = result_at("web/tcp:443", T0 + i * 10000, true);
+	ASSERT_EQ(pp_store_add_batch(s, r, 10, NULL, err, sizeof(err)), 0);
+	ASSERT_EQ(pp_store_prune(s, now, &more, err, sizeof(err)), 0);
+	ASSERT_TRUE(!more);
+	/* 60 s: the rows before T0 + 40 s go */
+	ASSERT_EQ(pp_store_set_retention(s, 60), 0);
+	ASSERT_EQ(pp_store_prune(s, now, &more, err, sizeof(err)), 4);
+	ASSERT_EQ(count_rows(path, "SELECT min(ts_ms) FROM results"), T0 + 40000);
+	/* out of range: refused, 60 s stays */
+	ASSERT_EQ(pp_store_set_retention(s, -1), -EINVAL);
+	ASSERT_EQ(pp_store_set_retention(s, INT64_MAX / 1000 + 1), -EINVAL);
+	ASSERT_EQ(pp_store_prune(s, now, &more, err, sizeof(err)), 0);
+	/* 30 s: the rows before T0 + 70 s go */
+	ASSERT_EQ(pp_store_set_retention(s, 30), 0);
+	ASSERT_EQ(pp_store_prune(s, now, &more, err, sizeof(err)), 3);
+	ASSERT_EQ(count_rows(path, "SELECT count(*) FROM results"), 3);
+	/* 0: keep all again */
+	ASSERT_EQ(pp_store_set_retention(s, 0), 0);
+	ASSERT_EQ(pp_store_prune(s, now + 1000000000, &more, err, sizeof(err)), 0);
+	ASSERT_EQ(count_rows(path, "SELECT count(*) FROM results"), 3);
+	pp_store_close(s);
+	return 0;
+}
+
+static long long elapsed_ms(const struct timespec *since)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - since->tv_sec) * 1000LL + (now.tv_nsec - since->tv_nsec) / 1000000;
+}
+
+/* Another process holds the write lock: with a short busy timeout a write
+ * fails with -EBUSY within about that time (not the default 5 s), leaves no
+ * transaction open, and the same rows written again once the lock is gone
+ * get the ids they would have had. */
+TEST_IMPL(store_a_locked_file_fails_within_the_busy_timeout_and_the_retry_writes)
+{
+	struct pp_store_result r[3];
+	char path[192], err[256];
+	struct pp_store *s;
+	sqlite3 *other = NULL;
+	struct timespec t0;
+	int64_t last = 0;
+	bool more = false;
+	long long ms;
+
+	ASSERT_EQ(tmp_path("history.db", path, sizeof(path)), 0);
+	s = open_or_null(path, 60, 0);
+	ASSERT_TRUE(s);
+	for (int i = 0; i < 3; i++)
+		r[i] = result_at("web/tcp:443", T0 + i * 1000, true);
+	pp_store_set_busy_timeout(s, 100);
+	ASSERT_EQ(sqlite3_open_v2(path, &other, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ASSERT_EQ(pp_store_add_batch(s, r, 3, NULL, err, sizeof(err)), -EBUSY);
+	ms = elapsed_ms(&t0);
+	ASSERT_TRUE(ms >= 90 && ms < 1000);
+	ASSERT_TRUE(strstr(err, ": starting a transaction: database is locked"));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ASSERT_EQ(pp_store_prune(s, T0 + 1000000000, &more, err, sizeof(err)), -EBUSY);
+	ASSERT_TRUE(elapsed_ms(&t0) < 1000);
+	/* the failed begin left no transaction behind: a begin waits again */
+	ASSERT_EQ(pp_store_begin(s, err, sizeof(err)), -EBUSY);
+	ASSERT_TRUE(strstr(err, ": starting a transaction: database is locked"));
+
+	ASSERT_EQ(sqlite3_exec(other, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(other);
+	ASSERT_EQ(pp_store_add_batch(s, r, 3, &last, err, sizeof(err)), 0);
+	ASSERT_EQ(last, 3);
+	ASSERT_EQ(count_rows(path, "SELECT count(*) FROM results"), 3);
 	pp_store_close(s);
 	return 0;
 }

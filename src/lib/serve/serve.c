@@ -12,7 +12,12 @@
  *
  * History. Results, health changes and the health rows wait in memory and
  * are committed by a one-second tick in one transaction: a kill -9 loses at
- * most the last second's results, and nothing committed (store.h). */
+ * most the last second's results, and nothing committed (store.h). A change
+ * that raises an alert is committed before the alert is posted, so that a
+ * kill -9 right after an alert cannot lose the change and make the restart
+ * alert it again. The writes run on the loop, so they wait at most
+ * STORE_BUSY_MS for another process's lock: a locked file fails the commit
+ * fast, and its rows wait (up to PEND_MAX) for the next tick's try. */
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -29,6 +34,8 @@
 #define TICK_NS        1000000000ull /* history commit and housekeeping */
 #define GRACE_NS       5000000000ull /* runs in flight at a stop */
 #define PEND_FLUSH_MAX 4096          /* commit early past this many results */
+#define PEND_MAX       100000        /* rows kept while the database refuses them */
+#define STORE_BUSY_MS  200           /* a commit's wait for another process's lock */
 #define TIMEOUT_SHARE  0.8           /* of the interval a run may take */
 
 void pp_serve_opts_init(struct pp_serve_opts *o)
@@ -231,6 +238,7 @@ static void on_unit_timer(struct pp_loop *loop, struct pp_timer *t, void *data)
 		return;
 	}
 	u->running = true;
+	u->run_gen = s->cur;
 }
 
 /* ---- results ------------------------------------------------------------------ */
@@ -259,61 +267,93 @@ static char *pack_strings(const char **src[], size_t n)
 	return buf;
 }
 
+static void count_store_errors(struct pp_serve *s, uint64_t n)
+{
+	pthread_mutex_lock(&s->lock);
+	s->store_errors += n;
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* The i-th oldest pending row. */
+static struct pending *pend_at(struct pp_serve *s, size_t i)
+{
+	return &s->pend[(s->pend_head + i) % s->cappend];
+}
+
+/* The slot after the newest pending row, or NULL (no memory). The rows wait
+ * in a ring so that, at PEND_MAX while the database refuses them, the oldest
+ * one goes (counted as a store error, logged once per failure) in O(1). */
+static struct pending *pend_slot(struct pp_serve *s)
+{
+	if (s->npend == PEND_MAX) {
+		free(pend_at(s, 0)->strs);
+		s->pend_head = (s->pend_head + 1) % s->cappend;
+		s->npend--;
+		count_store_errors(s, 1);
+		if (!s->store_dropping)
+			serve_log(s, PP_LOG_ERROR,
+				  "history: %d rows wait for the database; the oldest are dropped",
+				  PEND_MAX);
+		s->store_dropping = true;
+	}
+	if (s->npend == s->cappend) {
+		size_t cap = s->cappend ? s->cappend * 2 : 256;
+		struct pending *np = malloc(cap * sizeof(*np));
+
+		if (!np)
+			return NULL;
+		for (size_t i = 0; i < s->npend; i++)
+			np[i] = *pend_at(s, i);
+		free(s->pend);
+		s->pend = np;
+		s->cappend = cap;
+		s->pend_head = 0;
+	}
+	return &s->pend[(s->pend_head + s->npend) % s->cappend];
+}
+
+/* Takes p (from pend_slot) into the pending rows once its strings, the n
+ * fields f point at, are copied into one allocation it owns. */
+static void pend_push(struct pp_serve *s, struct pending *p, const char **f[], size_t n)
+{
+	if (!(p->strs = pack_strings(f, n))) {
+		count_store_errors(s, 1);
+		return;
+	}
+	s->npend++;
+}
+
 static void pend_result(struct pp_serve *s, const struct pp_store_result *r)
 {
 	struct pending *p;
 
 	if (!s->store)
 		return;
-	if (s->npend == s->cappend) {
-		size_t cap = s->cappend ? s->cappend * 2 : 256;
-		struct pending *np = realloc(s->pend, cap * sizeof(*np));
-
-		if (!np) {
-			s->store_errors++;
-			return;
-		}
-		s->pend = np;
-		s->cappend = cap;
+	if (!(p = pend_slot(s))) {
+		count_store_errors(s, 1);
+		return;
 	}
-	p = &s->pend[s->npend];
+	p->is_transition = false;
 	p->r = *r;
-	{
-		const char **f[] = {&p->r.check_name, &p->r.unit, &p->r.state, &p->r.error,
-				    &p->r.detail,     &p->r.ip,   &p->r.extra};
-
-		if (!(p->strs = pack_strings(f, sizeof(f) / sizeof(f[0])))) {
-			s->store_errors++;
-			return;
-		}
-	}
-	s->npend++;
+	pend_push(s, p,
+		  (const char **[]){&p->r.check_name, &p->r.unit, &p->r.state, &p->r.error,
+				    &p->r.detail, &p->r.ip, &p->r.extra},
+		  7);
 }
 
 static void pend_transition(struct pp_serve *s, const struct pp_store_transition *t)
 {
-	struct pending_tr *p;
+	struct pending *p;
 
 	if (!s->store)
 		return;
-	if (s->nptr == s->capptr) {
-		size_t cap = s->capptr ? s->capptr * 2 : 16;
-		struct pending_tr *np = realloc(s->ptr, cap * sizeof(*np));
-
-		if (!np)
-			return;
-		s->ptr = np;
-		s->capptr = cap;
+	if (!(p = pend_slot(s))) {
+		count_store_errors(s, 1);
+		return;
 	}
-	p = &s->ptr[s->nptr];
+	p->is_transition = true;
 	p->t = *t;
-	{
-		const char **f[] = {&p->t.check_name, &p->t.unit, &p->t.reason};
-
-		if (!(p->strs = pack_strings(f, 3)))
-			return;
-	}
-	s->nptr++;
+	pend_push(s, p, (const char **[]){&p->t.check_name, &p->t.unit, &p->t.reason}, 3);
 }
 
 /* The history row of a certificate unit's result. */
@@ -337,6 +377,8 @@ static void cert_row(const struct pp_run_result *r, const struct pp_config *cfg,
 		row->extra = extra;
 	}
 }
+
+static void commit(struct pp_serve *s);
 
 static void on_run_result(void *data, const struct pp_run_result *r)
 {
@@ -362,7 +404,12 @@ static void on_run_result(void *data, const struct pp_run_result *r)
 
 	pthread_mutex_lock(&s->lock);
 	u = serve_unit_find(s, cu->name);
-	if (!u) { /* removed by a reload while it ran */
+	/* Only the run the unit itself started counts. A unit removed by a
+	 * reload while it ran has no unit left; one removed and added back by
+	 * a later reload is a new unit, whose own run may be in flight: the
+	 * old run's result would clear its running flag and let runs stack.
+	 * A unit carried over by a reload keeps its run_gen, and so its result. */
+	if (!u || !u->running || u->run_gen != g) {
 		pthread_mutex_unlock(&s->lock);
 		if (have_m)
 			pp_probe_metrics_release(&m);
@@ -425,6 +472,14 @@ static void on_run_result(void *data, const struct pp_run_result *r)
 			struct pp_alert a;
 			int rc;
 
+			/* The change (and the unit's saved health) is committed
+			 * before anyone hears of it: a kill -9 after the alert
+			 * must not lose it, or the restart would alert it again.
+			 * While the database refuses writes the alert goes out
+			 * anyway (it matters more than the history) and this
+			 * commit is not tried: each try would stall the loop. */
+			if (!s->store_failing)
+				commit(s);
 			memset(&a, 0, sizeof(a));
 			a.check = ck->name;
 			a.unit = cu->name;
@@ -454,7 +509,7 @@ static void on_run_result(void *data, const struct pp_run_result *r)
 					  cu->name, strerror(-rc));
 		}
 	}
-	if (s->npend >= PEND_FLUSH_MAX && !s->stopping)
+	if (s->npend >= PEND_FLUSH_MAX && !s->store_failing && !s->stopping)
 		pp_timer_start(s->loop, &s->tick, 0);
 }
 
@@ -463,11 +518,9 @@ static void on_run_result(void *data, const struct pp_run_result *r)
 static void pend_clear(struct pp_serve *s)
 {
 	for (size_t i = 0; i < s->npend; i++)
-		free(s->pend[i].strs);
+		free(pend_at(s, i)->strs);
 	s->npend = 0;
-	for (size_t i = 0; i < s->nptr; i++)
-		free(s->ptr[i].strs);
-	s->nptr = 0;
+	s->pend_head = 0;
 	for (size_t i = 0; i < s->ndeleted; i++)
 		free(s->deleted[i]);
 	s->ndeleted = 0;
@@ -476,36 +529,37 @@ static void pend_clear(struct pp_serve *s)
 /* Commits everything pending in one transaction: the results, the health
  * changes, the saved health of every unit that had a result since the last
  * commit (its streak counters moved), and the removal of units a reload
- * dropped. Only this thread changes units, so reading them needs no lock. */
+ * dropped. Only this thread changes units, so reading them needs no lock.
+ * When the database refuses the transaction (another process holds the lock,
+ * the disk is full) everything stays pending for the next try; only rows the
+ * store refuses as invalid, which every try would refuse again, are dropped. */
 static void commit(struct pp_serve *s)
 {
 	char err[256];
-	size_t n = s->npend;
+	struct pp_store_result *rows = NULL;
+	size_t n = 0;
 	int rc = 0;
 
 	if (!s->store) {
 		pend_clear(s);
 		return;
 	}
+	if (s->npend && !(rows = malloc(s->npend * sizeof(*rows)))) {
+		rc = -ENOMEM;
+		snprintf(err, sizeof(err), "out of memory");
+		goto fail;
+	}
+	for (size_t i = 0; i < s->npend; i++)
+		if (!pend_at(s, i)->is_transition)
+			rows[n++] = pend_at(s, i)->r;
 	if ((rc = pp_store_begin(s->store, err, sizeof(err))) < 0)
 		goto fail;
-	if (n) {
-		struct pp_store_result *rows = malloc(n * sizeof(*rows));
-
-		if (!rows) {
-			rc = -ENOMEM;
-			snprintf(err, sizeof(err), "out of memory");
-			goto fail;
-		}
-		for (size_t i = 0; i < n; i++)
-			rows[i] = s->pend[i].r;
-		rc = pp_store_add_batch(s->store, rows, n, NULL, err, sizeof(err));
-		free(rows);
-		if (rc < 0)
-			goto fail;
-	}
-	for (size_t i = 0; i < s->nptr; i++)
-		if ((rc = pp_store_transition_add(s->store, &s->ptr[i].t, err, sizeof(err))) < 0)
+	if ((rc = pp_store_add_batch(s->store, rows, n, NULL, err, sizeof(err))) < 0)
+		goto fail;
+	for (size_t i = 0; i < s->npend; i++)
+		if (pend_at(s, i)->is_transition &&
+		    (rc = pp_store_transition_add(s->store, &pend_at(s, i)->t, err, sizeof(err))) <
+			0)
 			goto fail;
 	for (size_t i = 0; i < s->ndeleted; i++) {
 		char *nl = strchr(s->deleted[i], '\n'); /* "check\nunit" */
@@ -532,20 +586,36 @@ static void commit(struct pp_serve *s)
 	}
 	if ((rc = pp_store_commit(s->store, err, sizeof(err))) < 0)
 		goto fail;
+	free(rows);
 	for (size_t i = 0; i < s->nunits; i++)
 		s->units[i]->touched = false;
 	pthread_mutex_lock(&s->lock);
 	s->results_committed += n;
 	pthread_mutex_unlock(&s->lock);
 	pend_clear(s);
+	if (s->store_failing)
+		serve_log(s, PP_LOG_INFO, "history: written again after %u failed commit%s",
+			  s->store_failures, s->store_failures == 1 ? "" : "s");
+	s->store_failing = false;
+	s->store_dropping = false;
+	s->store_failures = 0;
 	return;
 fail:
+	free(rows);
 	pp_store_rollback(s->store);
-	pthread_mutex_lock(&s->lock);
-	s->store_errors++;
-	pthread_mutex_unlock(&s->lock);
-	serve_log(s, PP_LOG_ERROR, "history: %s (%zu results not written)", err, n);
-	pend_clear(s);
+	count_store_errors(s, 1);
+	if (rc == -EINVAL || rc == -E2BIG) {
+		serve_log(s, PP_LOG_ERROR, "history: %s (%zu results not written)", err, n);
+		pend_clear(s);
+		return;
+	}
+	/* one line per failure, not one per try */
+	if (!s->store_failing)
+		serve_log(s, PP_LOG_ERROR,
+			  "history: %s (%zu result%s kept, tried again each second)", err, n,
+			  n == 1 ? "" : "s");
+	s->store_failing = true;
+	s->store_failures++;
 }
 
 static void retired_sweep(struct pp_serve *s)
@@ -569,7 +639,8 @@ static void on_tick(struct pp_loop *loop, struct pp_timer *t, void *data)
 	struct pp_serve *s = data;
 
 	commit(s);
-	if (s->store && s->cur->cfg->store.retention > 0) {
+	/* no prune while commits fail: it would wait for the same lock */
+	if (s->store && !s->store_failing) {
 		char err[256];
 		int rc = pp_store_prune(s->store, serve_now_ms(), &s->prune_more, err, sizeof(err));
 
@@ -598,8 +669,23 @@ static int gen_new(struct pp_serve *s, struct pp_config *cfg, struct gen **ret)
 		free(g);
 		return rc;
 	}
+	/* cap_timeouts bounds each connection; this bounds the whole run (a
+	 * cipher enumeration makes many connections) */
+	pp_runner_set_run_share(g->runner, TIMEOUT_SHARE);
 	*ret = g;
 	return 0;
+}
+
+/* Whether the saved health of check's unit waits to be deleted. */
+static bool state_forgotten(const struct pp_serve *s, const char *check, const char *unit)
+{
+	size_t lc = strlen(check);
+
+	for (size_t i = 0; i < s->ndeleted; i++) /* "check\nunit" */
+		if (!strncmp(s->deleted[i], check, lc) && s->deleted[i][lc] == '\n' &&
+		    !strcmp(s->deleted[i] + lc + 1, unit))
+			return true;
+	return false;
 }
 
 /* Deletes the saved health of a unit at the next commit. */
@@ -608,7 +694,8 @@ static void forget_state(struct pp_serve *s, const char *check, const char *unit
 	char **nd;
 	char *key = NULL;
 
-	if (!s->store || !(nd = realloc(s->deleted, (s->ndeleted + 1) * sizeof(*nd))))
+	if (!s->store || state_forgotten(s, check, unit) ||
+	    !(nd = realloc(s->deleted, (s->ndeleted + 1) * sizeof(*nd))))
 		return;
 	s->deleted = nd;
 	if (asprintf(&key, "%s\n%s", check, unit) >= 0) /* "check\nunit" */
@@ -628,7 +715,9 @@ static int on_state_row(void *data, const char *check_name, const char *unit,
 	const struct pp_config_unit *cu = pp_config_unit_find(c->cfg, unit);
 
 	if (cu && !strcmp(c->cfg->checks[cu->check].name, check_name)) {
-		if (c->units[cu - c->cfg->units])
+		/* not the health of a unit a reload removed, not yet deleted
+		 * (the next commit does that): added back, it starts unknown */
+		if (c->units[cu - c->cfg->units] && !state_forgotten(c->s, check_name, unit))
 			(void)pp_stats_restore(&c->units[cu - c->cfg->units]->stats, st);
 	} else {
 		/* a unit the file no longer has (removed while serve was down):
@@ -694,6 +783,48 @@ static int units_build(struct pp_serve *s, const struct pp_config *cfg, struct u
 	return 0;
 }
 
+static bool str_differs(const char *a, const char *b)
+{
+	return (a == NULL) != (b == NULL) || (a && strcmp(a, b));
+}
+
+static void restart_note(struct pp_serve *s, bool changed, const char *key)
+{
+	if (changed)
+		serve_log(s, PP_LOG_WARNING, "reload: %s changed; restart to apply", key);
+}
+
+/* Logs one line for each changed setting a reload cannot apply: each is used
+ * once, at start, by something a reload does not make again (the listening
+ * socket, the HTTP daemons, the history file, the alerter's thread and queue).
+ * Values are not logged: a webhook URL or a command may hold a secret. */
+static void restart_notes(struct pp_serve *s, const struct pp_config *was,
+			  const struct pp_config *now)
+{
+	const struct pp_config_server *a = &was->server, *b = &now->server;
+
+	if (strcmp(a->listen, b->listen) && !s->opts.listen)
+		serve_log(s, PP_LOG_WARNING,
+			  "reload: server.listen changed to %s; restart to apply", b->listen);
+	restart_note(s, a->max_request_bytes != b->max_request_bytes,
+		     "server.limits.max_request_bytes");
+	restart_note(s, a->request_timeout != b->request_timeout, "server.limits.request_timeout");
+	restart_note(s, a->max_concurrency != b->max_concurrency, "server.limits.max_concurrency");
+	restart_note(s,
+		     str_differs(a->tls_cert_file, b->tls_cert_file) ||
+			 str_differs(a->tls_key_file, b->tls_key_file),
+		     "server.tls");
+	/* --db and --no-db override the file's store */
+	if (!s->opts.db_path && !s->opts.no_db) {
+		restart_note(s, was->store.disabled != now->store.disabled, "store.disabled");
+		restart_note(s, strcmp(was->store.path, now->store.path) != 0, "store.path");
+	}
+	restart_note(s, str_differs(was->alerts.webhook, now->alerts.webhook), "alerts.webhook");
+	restart_note(s, was->alerts.webhook_timeout != now->alerts.webhook_timeout,
+		     "alerts.webhook_timeout");
+	restart_note(s, str_differs(was->alerts.command, now->alerts.command), "alerts.command");
+}
+
 static void reload(struct pp_serve *s)
 {
 	struct pp_config *cfg = NULL;
@@ -712,10 +843,6 @@ static void reload(struct pp_serve *s)
 		return;
 	}
 	cap_timeouts(s, cfg);
-	if (strcmp(cfg->server.listen, old->cfg->server.listen) && !s->opts.listen)
-		serve_log(s, PP_LOG_WARNING,
-			  "reload: server.listen changed to %s; restart to apply",
-			  cfg->server.listen);
 	if ((rc = gen_new(s, cfg, &g)) < 0) {
 		serve_log(s, PP_LOG_ERROR, "reload failed: %s", strerror(-rc));
 		pp_config_free(cfg);
@@ -737,6 +864,10 @@ static void reload(struct pp_serve *s)
 	s->reload_ms = serve_now_ms();
 	s->reloads++;
 	pthread_mutex_unlock(&s->lock);
+	restart_notes(s, old->cfg, cfg);
+	/* the loader keeps retention in its range; the next tick prunes by it */
+	if (s->store)
+		(void)pp_store_set_retention(s->store, (int64_t)cfg->store.retention);
 
 	/* the removed units: timers off, saved health deleted at the next commit */
 	for (size_t i = 0; i < old_n; i++) {
@@ -866,6 +997,8 @@ int pp_serve_new(const struct pp_serve_opts *o, struct pp_serve **ret, char *err
 		}
 		if ((rc = pp_store_open(s->db_path, &so, &s->store, err, errlen)) < 0)
 			goto fail;
+		/* the open may wait for another process; the loop's writes may not */
+		pp_store_set_busy_timeout(s->store, STORE_BUSY_MS);
 	}
 	if ((rc = units_build(s, cfg, &s->units)) < 0) {
 		snprintf(err, errlen, "%s", strerror(-rc));
@@ -933,6 +1066,9 @@ int pp_serve_run(struct pp_serve *s)
 		pp_runner_free(g->runner);
 		g->runner = NULL;
 	}
+	/* the loop is done: the last commit may wait for a lock (5 s) */
+	if (s->store)
+		pp_store_set_busy_timeout(s->store, 0);
 	commit(s);
 	if (rc < 0)
 		return rc;
@@ -948,7 +1084,6 @@ void pp_serve_free(struct pp_serve *s)
 		pp_alerter_free(s->alerter, 5.0);
 	pend_clear(s);
 	free(s->pend);
-	free(s->ptr);
 	free(s->deleted);
 	for (size_t i = 0; i < s->nunits; i++)
 		unit_free(s->units[i]);

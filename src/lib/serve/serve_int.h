@@ -42,6 +42,8 @@ struct unit {
 	char *last_json;              /* ... as the run JSON object; under s->lock */
 	int64_t last_ms;              /* its time */
 	bool running;                 /* a run is in flight (in any gen's runner) */
+	const struct gen *run_gen;    /* the gen whose runner runs it; only its result
+				       * counts (compared, never dereferenced) */
 	bool touched;                 /* had a result since the last commit: save its health */
 	uint64_t skipped;             /* runs not started: the previous one was still running */
 	uint64_t interval_ns;         /* the check's interval */
@@ -49,15 +51,15 @@ struct unit {
 	struct pp_timer timer;        /* the next run */
 };
 
-/* A result waiting for the next commit, with its own copies of the strings. */
+/* A result or a health change waiting for the next commit, with its own
+ * copies of the strings. */
 struct pending {
-	struct pp_store_result r;
-	char *strs;
-};
-
-struct pending_tr {
-	struct pp_store_transition t;
-	char *strs;
+	bool is_transition; /* t is set, else r */
+	union {
+		struct pp_store_result r;
+		struct pp_store_transition t;
+	};
+	char *strs; /* the strings r or t point to */
 };
 
 struct http_worker;
@@ -77,14 +79,16 @@ struct pp_serve {
 	char *db_path;          /* NULL: no history */
 	struct pp_alerter *alerter;
 
-	/* pending writes, committed by the tick */
-	struct pending *pend;
-	size_t npend, cappend;
-	struct pending_tr *ptr;
-	size_t nptr, capptr;
+	/* pending writes, committed by the tick; kept while the database
+	 * refuses them, up to a cap (serve.c) */
+	struct pending *pend; /* a ring of cappend entries, oldest at pend_head */
+	size_t pend_head, npend, cappend;
 	char **deleted; /* units removed by a reload: their saved state goes */
 	size_t ndeleted;
 	bool prune_more;
+	bool store_failing;      /* the last commit failed: its rows wait for the next tick */
+	bool store_dropping;     /* pending rows were dropped in this failure (logged once) */
+	unsigned store_failures; /* failed commits in a row */
 	struct pp_timer tick;
 	struct pp_timer grace;
 	uint64_t grace_end_ns;
@@ -106,7 +110,7 @@ struct pp_serve {
 	/* counters, under lock */
 	uint64_t results_total;
 	uint64_t results_committed;
-	uint64_t store_errors;
+	uint64_t store_errors; /* failed commits, and pending rows dropped at the cap */
 	uint64_t runs_skipped;
 	uint64_t alerts_posted;
 	uint64_t alerts_dropped;

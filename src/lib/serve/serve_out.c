@@ -286,7 +286,7 @@ static void self_metrics(struct pp_buf *b, struct pp_serve *s)
 	sample(b, "portprobe_history_results_committed_total", NULL, NULL, NULL,
 	       (double)s->results_committed);
 	family(b, "portprobe_history_errors_total", "counter",
-	       "History commits that failed (their results are lost)");
+	       "History commits that failed, and rows dropped (invalid, or over 100,000 waiting)");
 	sample(b, "portprobe_history_errors_total", NULL, NULL, NULL, (double)s->store_errors);
 	family(b, "portprobe_runs_skipped_total", "counter",
 	       "Runs not started because the unit's previous run was still in flight");

@@ -241,6 +241,35 @@ const char *pp_store_path(const struct pp_store *store)
 	return store->path;
 }
 
+/* The retention bounds of pp_store_open: the cutoff now_ms - retention * 1000
+ * must not overflow. */
+static bool retention_valid(int64_t retention_s)
+{
+	return retention_s >= 0 && retention_s <= INT64_MAX / 1000;
+}
+
+int pp_store_set_retention(struct pp_store *store, int64_t retention_s)
+{
+	if (!retention_valid(retention_s))
+		return -EINVAL;
+	store->opts.retention_s = retention_s;
+	return 0;
+}
+
+/* Applies the connection's busy timeout (clamped into SQLite's int). */
+static void apply_busy_timeout(struct pp_store *s)
+{
+	sqlite3_busy_timeout(
+	    s->db,
+	    (int)(s->opts.busy_timeout_ms > INT32_MAX ? INT32_MAX : s->opts.busy_timeout_ms));
+}
+
+void pp_store_set_busy_timeout(struct pp_store *store, unsigned ms)
+{
+	store->opts.busy_timeout_ms = ms ? ms : BUSY_TIMEOUT_MS;
+	apply_busy_timeout(store);
+}
+
 /* Reads the header fields and refuses a file that is not ours to write. */
 static int check_header(struct pp_store *s, int64_t *version, char *err, size_t errlen)
 {
@@ -371,7 +400,7 @@ int pp_store_open(const char *path, const struct pp_store_opts *opts, struct pp_
 
 	if (!path || !*path)
 		return fail(err, errlen, -EINVAL, "history database: no file name");
-	if (opts && (opts->retention_s < 0 || opts->retention_s > INT64_MAX / 1000 ||
+	if (opts && (!retention_valid(opts->retention_s) ||
 		     (opts->sync != PP_STORE_SYNC_NORMAL && opts->sync != PP_STORE_SYNC_FULL)))
 		return fail(err, errlen, -EINVAL, "%s: bad store options (retention %" PRId64 " s)",
 			    path, opts->retention_s);
@@ -398,9 +427,7 @@ int pp_store_open(const char *path, const struct pp_store_opts *opts, struct pp_
 		goto out;
 	}
 	sqlite3_extended_result_codes(s->db, 1);
-	sqlite3_busy_timeout(
-	    s->db,
-	    (int)(s->opts.busy_timeout_ms > INT32_MAX ? INT32_MAX : s->opts.busy_timeout_ms));
+	apply_busy_timeout(s);
 	rc = check_header(s, &version, err, errlen);
 	if (rc < 0)
 		goto out;
