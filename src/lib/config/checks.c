@@ -199,13 +199,11 @@ bad:
 static int read_labels(struct config_ctx *c, const struct ynode *k, const struct ynode *v,
 		       struct pp_config_check *chk)
 {
-	size_t saved = config_push_key(c, config_str(c, k));
+	size_t saved;
 	int r;
 
-	if (v->type == YNODE_SCALAR && v->null) {
-		config_pop(c, saved);
+	if (config_enter(c, config_str(c, k), v, &saved))
 		return 0;
-	}
 	r = config_want_map(c, v);
 	if (r < 0)
 		return r;
@@ -556,13 +554,11 @@ static int check_unique_names(struct config_ctx *c, const struct ynode *list)
 int config_read_checks(struct config_ctx *c, const struct ynode *n)
 {
 	struct pp_config *cfg = c->cfg;
-	size_t saved = config_push_key(c, "checks"), i = 0, units = 0;
+	size_t saved, i = 0, units = 0;
 	int r;
 
-	if (n->type == YNODE_SCALAR && n->null) {
-		config_pop(c, saved);
+	if (config_enter(c, "checks", n, &saved))
 		return 0;
-	}
 	r = config_want_seq(c, n);
 	if (r < 0)
 		return r;

@@ -119,6 +119,10 @@ const char *config_show_str(struct config_ctx *c, const char *s, size_t n);
 size_t config_push_key(struct config_ctx *c, const char *key);
 size_t config_push_index(struct config_ctx *c, size_t i);
 void config_pop(struct config_ctx *c, size_t len);
+/* Pushes key for reading section v (*saved: the length to pop back to), and
+ * returns true when v is null (`key:` with nothing, `~`): an empty section
+ * or list, with nothing to read and the key popped again. */
+bool config_enter(struct config_ctx *c, const char *key, const struct ynode *v, size_t *saved);
 
 /* values.c: shapes. */
 /* n must be a mapping (NULL or null: an empty one is not accepted). */

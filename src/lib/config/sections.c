@@ -45,13 +45,8 @@ int config_default_sections(struct config_ctx *c)
 static int enter_section(struct config_ctx *c, const struct ynode *k, const struct ynode *v,
 			 size_t *saved, bool *empty)
 {
-	*saved = config_push_key(c, config_str(c, k));
-	*empty = v->type == YNODE_SCALAR && v->null;
-	if (*empty) {
-		config_pop(c, *saved);
-		return 0;
-	}
-	return config_want_map(c, v);
+	*empty = config_enter(c, config_str(c, k), v, saved);
+	return *empty ? 0 : config_want_map(c, v);
 }
 
 /* ---- server ------------------------------------------------------------------------ */
@@ -227,11 +222,8 @@ static int read_allowlist(struct config_ctx *c, const struct ynode *k, const str
 
 	if (!v)
 		return 0;
-	saved = config_push_key(c, config_str(c, k));
-	if (v->type == YNODE_SCALAR && v->null) {
-		config_pop(c, saved);
+	if (config_enter(c, config_str(c, k), v, &saved))
 		return 0;
-	}
 	r = config_want_seq(c, v);
 	if (r < 0)
 		return r;
@@ -308,13 +300,11 @@ int config_read_server(struct config_ctx *c, const struct ynode *n)
 	    {"basic_auth", "use auth: {basic: {username, password}}"},
 	};
 	const struct ynode *vn[SV_N], *kn[SV_N];
-	size_t saved = config_push_key(c, "server");
+	size_t saved;
 	int r;
 
-	if (n->type == YNODE_SCALAR && n->null) {
-		config_pop(c, saved);
+	if (config_enter(c, "server", n, &saved))
 		return 0;
-	}
 	r = config_map(c, n, keys, N(keys), hints, N(hints), vn, kn, SV_N);
 	if (r < 0)
 		return r;
@@ -338,13 +328,11 @@ int config_read_store(struct config_ctx *c, const struct ynode *n)
 	    {"path", ST_PATH}, {"retention", ST_RETENTION}, {"disabled", ST_DISABLED}};
 	struct pp_config_store *s = &c->cfg->store;
 	const struct ynode *vn[ST_N], *kn[ST_N];
-	size_t saved = config_push_key(c, "store");
+	size_t saved;
 	int r;
 
-	if (n->type == YNODE_SCALAR && n->null) {
-		config_pop(c, saved);
+	if (config_enter(c, "store", n, &saved))
 		return 0;
-	}
 	r = config_map(c, n, keys, N(keys), NULL, 0, vn, kn, ST_N);
 	if (r < 0)
 		return r;
@@ -407,13 +395,11 @@ int config_read_alerts(struct config_ctx *c, const struct ynode *n)
 	};
 	struct pp_config_alerts *a = &c->cfg->alerts;
 	const struct ynode *vn[AL_N], *kn[AL_N];
-	size_t saved = config_push_key(c, "alerts");
+	size_t saved;
 	int r;
 
-	if (n->type == YNODE_SCALAR && n->null) {
-		config_pop(c, saved);
+	if (config_enter(c, "alerts", n, &saved))
 		return 0;
-	}
 	r = config_map(c, n, keys, N(keys), hints, N(hints), vn, kn, AL_N);
 	if (r < 0)
 		return r;
@@ -583,13 +569,11 @@ static int read_module(struct config_ctx *c, const struct ynode *k, const struct
 int config_read_modules(struct config_ctx *c, const struct ynode *n)
 {
 	struct pp_config *cfg = c->cfg;
-	size_t saved = config_push_key(c, "modules");
+	size_t saved;
 	int r;
 
-	if (n->type == YNODE_SCALAR && n->null) {
-		config_pop(c, saved);
+	if (config_enter(c, "modules", n, &saved))
 		return 0;
-	}
 	r = config_want_map(c, n);
 	if (r < 0)
 		return r;

@@ -257,6 +257,15 @@ static const char *found(struct config_ctx *c, const struct ynode *n)
 	return config_show(c, n);
 }
 
+bool config_enter(struct config_ctx *c, const char *key, const struct ynode *v, size_t *saved)
+{
+	*saved = config_push_key(c, key);
+	if (v->type != YNODE_SCALAR || !v->null)
+		return false;
+	config_pop(c, *saved);
+	return true;
+}
+
 int config_want_map(struct config_ctx *c, const struct ynode *n)
 {
 	if (n->type == YNODE_MAP)

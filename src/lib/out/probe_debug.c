@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "portprobe/output.h"
 #include "portprobe/parse.h"
 #include "portprobe/probe_metrics.h"
@@ -50,18 +51,20 @@ static void line_start(struct pp_buf *b, const struct pp_probe_debug *d, const s
 	pp_buf_printf(b, " level=%s msg=", level);
 }
 
-/* start + s seconds (whole nanoseconds), never past end. */
-static struct timespec at_offset(const struct timespec *start, double s, const struct timespec *end)
+static uint64_t ts_ns(const struct timespec *t)
 {
-	int64_t ns = (int64_t)start->tv_sec * 1000000000 + start->tv_nsec;
-	int64_t e = (int64_t)end->tv_sec * 1000000000 + end->tv_nsec;
+	return (uint64_t)t->tv_sec * PP_NSEC_PER_SEC + (uint64_t)t->tv_nsec;
+}
 
-	if (s > 0 && s < 1e9)
-		ns += llround(s * 1e9);
-	if (ns > e)
-		ns = e;
-	return (struct timespec){.tv_sec = (time_t)(ns / 1000000000),
-				 .tv_nsec = (long)(ns % 1000000000)};
+/* start_ns + s seconds, never past end_ns, as a timespec. */
+static struct timespec at_offset(uint64_t start_ns, double s, uint64_t end_ns)
+{
+	uint64_t ns = start_ns + clock_sec_to_ns(s > 0 && isfinite(s) ? s : 0);
+
+	if (ns > end_ns || ns < start_ns)
+		ns = end_ns;
+	return (struct timespec){.tv_sec = (time_t)(ns / PP_NSEC_PER_SEC),
+				 .tv_nsec = (long)(ns % PP_NSEC_PER_SEC)};
 }
 
 static void write_logs(struct pp_buf *b, const struct pp_probe_debug *d,
@@ -72,19 +75,14 @@ static void write_logs(struct pp_buf *b, const struct pp_probe_debug *d,
 	const struct tls_report *t = (const struct tls_report *)r->tls;
 	bool tls = mod->prober == PP_CONFIG_PROBER_TLS || mod->tls;
 	bool failed_said = false;
-	struct timespec end = r->timestamp, start = end, at;
+	/* the start: the result's time less the probe's duration */
+	uint64_t end_ns = ts_ns(&r->timestamp),
+		 took = clock_sec_to_ns(r->duration > 0 && isfinite(r->duration) ? r->duration : 0),
+		 start_ns = took < end_ns ? end_ns - took : end_ns;
+	struct timespec end = r->timestamp, start = at_offset(start_ns, 0, end_ns), at;
 	double dns = m->has_dns_time ? m->dns_lookup_s : 0;
 	const char *err = NULL;
 
-	/* the start: the result's time less the probe's duration */
-	if (r->duration > 0 && r->duration < 1e9) {
-		int64_t ns =
-		    (int64_t)end.tv_sec * 1000000000 + end.tv_nsec - llround(r->duration * 1e9);
-
-		if (ns > 0)
-			start = (struct timespec){.tv_sec = (time_t)(ns / 1000000000),
-						  .tv_nsec = (long)(ns % 1000000000)};
-	}
 	line_start(b, d, &start, "info");
 	pp_buf_puts(b, "\"Beginning probe\" probe=");
 	pp_buf_puts(b, mod->prober == PP_CONFIG_PROBER_TLS ? "tls" : "tcp");
@@ -96,7 +94,7 @@ static void write_logs(struct pp_buf *b, const struct pp_probe_debug *d,
 	pp_buf_puts(b, "\"Resolving target address\" target=");
 	put_value(b, d->host);
 	pp_buf_printf(b, " ip_protocol=%s\n", mod->preferred_family == AF_INET ? "ip4" : "ip6");
-	at = at_offset(&start, dns, &end);
+	at = at_offset(start_ns, dns, end_ns);
 	if (!m->has_ip) {
 		if (c && c->detail[0])
 			err = c->detail;
@@ -106,7 +104,6 @@ static void write_logs(struct pp_buf *b, const struct pp_probe_debug *d,
 		pp_buf_puts(b, "\"Error resolving address\" err=");
 		put_value(b, err ? err : m->message ? m->message : "no address");
 		pp_buf_puts(b, "\n");
-		failed_said = true;
 		goto done;
 	}
 	line_start(b, d, &at, "info");
@@ -118,7 +115,7 @@ static void write_logs(struct pp_buf *b, const struct pp_probe_debug *d,
 	line_start(b, d, &at, "info");
 	pp_buf_puts(b, tls ? "\"Dialing TCP with TLS\"\n" : "\"Dialing TCP without TLS\"\n");
 	if (c) {
-		at = at_offset(&start, dns + (c->connected ? c->response_time : 0), &end);
+		at = at_offset(start_ns, dns + (c->connected ? c->response_time : 0), end_ns);
 		if (c->connected) {
 			line_start(b, d, &at, "info");
 			pp_buf_puts(b, "\"Successfully dialed\"\n");
@@ -139,7 +136,6 @@ static void write_logs(struct pp_buf *b, const struct pp_probe_debug *d,
 			     : t->error_kind ? t->error_kind
 					     : pp_error_message(t->error));
 		pp_buf_puts(b, "\n");
-		failed_said = true;
 	}
 	if (m->has_tls) {
 		line_start(b, d, &end, "info");

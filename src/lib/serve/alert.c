@@ -391,7 +391,7 @@ static void set_webhook_down(struct pp_alerter *a, bool down)
 static bool webhook_send(struct pp_alerter *a, const char *prefix)
 {
 	uint64_t delay = a->retry_delay_ns;
-	bool down = a->webhook_down; /* written by this thread only */
+	bool down = a->webhook_down, now_down; /* written by this thread only */
 	unsigned n, tries = down ? 1 : a->attempts;
 	enum attempt r;
 	char why[256];
@@ -401,14 +401,13 @@ static bool webhook_send(struct pp_alerter *a, const char *prefix)
 	for (n = 1;; n++) {
 		r = webhook_attempt(a, why, sizeof(why));
 		if (r == ATTEMPT_SENT) {
-			if (down)
+			if (down) {
 				set_webhook_down(a, false);
-			if (down && a->attempts > 1) {
-				log_line(a, PP_ALERT_LOG_WARNING,
-					 "%s: webhook %s: delivered again; alerts get %u attempt%s "
-					 "again",
-					 prefix, a->origin, a->attempts,
-					 a->attempts == 1 ? "" : "s");
+				if (a->attempts > 1)
+					log_line(a, PP_ALERT_LOG_WARNING,
+						 "%s: webhook %s: delivered again; alerts get %u "
+						 "attempts again",
+						 prefix, a->origin, a->attempts);
 			}
 			return true;
 		}
@@ -416,17 +415,15 @@ static bool webhook_send(struct pp_alerter *a, const char *prefix)
 			break;
 		delay = add_sat(delay, delay);
 	}
-	if (r == ATTEMPT_RETRY && !down && n == tries)
+	/* every attempt failed for a reason a retry could cure: down now */
+	now_down = r == ATTEMPT_RETRY && !down && n == tries;
+	if (now_down)
 		set_webhook_down(a, true);
-	if (r == ATTEMPT_RETRY && !down && n == tries && tries > 1) {
-		log_line(a, PP_ALERT_LOG_ERR,
-			 "%s: webhook %s: %s after %u attempt%s; it is down: later alerts get one "
-			 "attempt each until one is delivered",
-			 prefix, a->origin, why, n, n == 1 ? "" : "s");
-		return false;
-	}
-	log_line(a, PP_ALERT_LOG_ERR, "%s: webhook %s: %s after %u attempt%s", prefix, a->origin,
-		 why, n, n == 1 ? "" : "s");
+	log_line(a, PP_ALERT_LOG_ERR, "%s: webhook %s: %s after %u attempt%s%s", prefix, a->origin,
+		 why, n, n == 1 ? "" : "s",
+		 now_down && tries > 1
+		     ? "; it is down: later alerts get one attempt each until one is delivered"
+		     : "");
 	return false;
 }
 

@@ -34,6 +34,7 @@
 
 #include <microhttpd.h>
 
+#include "core/clock.h"
 #include "net/resolver.h"
 #include "portprobe/output.h"
 #include "portprobe/parse.h"
@@ -1060,28 +1061,27 @@ static int worker_start(struct http_worker *w, char *err, size_t errlen)
 	pp_timer_init(&w->mhd_timer, on_mhd_timer, w);
 	pp_timer_init(&w->drain, on_drain, w);
 	pp_timer_init(&w->sweep, on_sweep, w);
-	w->request_ns = (uint64_t)(srv->request_timeout * 1e9);
+	w->request_ns = clock_sec_to_ns(srv->request_timeout);
 	if (s->tls_cert)
 		flags |= MHD_USE_TLS;
-	/* MHD's pool holds the request (line and headers) and builds the
-	 * response's headers: the request cap plus room for those */
-	if (s->tls_cert)
+	{
+		/* the certificate and key, or nothing, for a plain HTTP daemon */
+		struct MHD_OptionItem tls[] = {
+		    {MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert},
+		    {MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key},
+		    {MHD_OPTION_END, 0, NULL},
+		};
+
+		/* MHD's pool holds the request (line and headers) and builds the
+		 * response's headers: the request cap plus room for those */
 		w->d = MHD_start_daemon(
 		    flags, 0, NULL, NULL, on_request, w, MHD_OPTION_LISTEN_SOCKET, w->lfd,
 		    MHD_OPTION_CONNECTION_LIMIT, limit ? limit : 1u, MHD_OPTION_CONNECTION_TIMEOUT,
 		    (unsigned)ceil(srv->request_timeout), MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 		    mem + 2048, MHD_OPTION_NOTIFY_COMPLETED, on_completed, w,
 		    MHD_OPTION_NOTIFY_CONNECTION, on_connection, w, MHD_OPTION_EXTERNAL_LOGGER,
-		    on_mhd_log, s, MHD_OPTION_HTTPS_MEM_CERT, s->tls_cert, MHD_OPTION_HTTPS_MEM_KEY,
-		    s->tls_key, MHD_OPTION_END);
-	else
-		w->d = MHD_start_daemon(
-		    flags, 0, NULL, NULL, on_request, w, MHD_OPTION_LISTEN_SOCKET, w->lfd,
-		    MHD_OPTION_CONNECTION_LIMIT, limit ? limit : 1u, MHD_OPTION_CONNECTION_TIMEOUT,
-		    (unsigned)ceil(srv->request_timeout), MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-		    mem + 2048, MHD_OPTION_NOTIFY_COMPLETED, on_completed, w,
-		    MHD_OPTION_NOTIFY_CONNECTION, on_connection, w, MHD_OPTION_EXTERNAL_LOGGER,
-		    on_mhd_log, s, MHD_OPTION_END);
+		    on_mhd_log, s, MHD_OPTION_ARRAY, s->tls_cert ? tls : tls + 2, MHD_OPTION_END);
+	}
 	if (!w->d) {
 		snprintf(err, errlen, "%s: the HTTP server did not start%s", s->url,
 			 s->tls_cert ? " (is the TLS certificate and key a matching PEM pair?)"

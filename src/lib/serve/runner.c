@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "portprobe/runner.h"
 #include "out/tls_out.h"
 #include "tls/report.h"
@@ -340,12 +341,17 @@ static void job_fail(struct job *j, enum pp_error error, enum pp_run_status stat
 	pp_timer_start(j->r->loop, &j->fail, 0);
 }
 
+/* The interval of unit's check, s. */
+static double unit_interval(const struct pp_runner *r, size_t unit)
+{
+	return r->cfg->checks[r->cfg->units[unit].check].interval;
+}
+
 /* The bound of j's run passed: it is stopped and reported as a timeout. */
 static void on_bound(struct pp_loop *loop, struct pp_timer *timer, void *data)
 {
 	struct job *j = data;
-	const struct pp_config_unit *u = &j->r->cfg->units[j->unit];
-	double limit = j->r->cfg->checks[u->check].interval * j->r->run_share;
+	double interval = unit_interval(j->r, j->unit);
 
 	(void)loop;
 	(void)timer;
@@ -353,7 +359,7 @@ static void on_bound(struct pp_loop *loop, struct pp_timer *timer, void *data)
 		return;
 	job_fail(j, PP_ERROR_TIMEOUT, PP_RUN_CRITICAL, pp_error_message(PP_ERROR_TIMEOUT),
 		 "the run took more than %.3g s (%.0f%% of the %.3g s interval) and was stopped",
-		 limit, j->r->run_share * 100, j->r->cfg->checks[u->check].interval);
+		 interval * j->r->run_share, j->r->run_share * 100, interval);
 }
 
 /* A new job, linked into the runner's list. */
@@ -462,11 +468,9 @@ static int start_now(struct pp_runner *r, size_t unit)
 			 why[0] ? why : strerror(-rc));
 		return 0;
 	}
-	if (r->run_share > 0) {
-		double limit = r->cfg->checks[u->check].interval * r->run_share;
-
-		pp_timer_start(r->loop, &j->bound, (uint64_t)(limit * 1e9));
-	}
+	if (r->run_share > 0)
+		pp_timer_start(r->loop, &j->bound,
+			       clock_sec_to_ns(unit_interval(r, unit) * r->run_share));
 	return 0;
 }
 

@@ -1056,8 +1056,7 @@ int pp_serve_run(struct pp_serve *s)
 	rc = pp_loop_run(s->loop);
 	/* stopped: no more runs; the workers finish and go, history is committed */
 	s->stopping = true;
-	http_workers_stop(s);
-	http_workers_free(s);
+	http_workers_free(s); /* stops them first */
 	pp_timer_stop(s->loop, &s->tick);
 	pp_timer_stop(s->loop, &s->grace);
 	pp_runner_free(s->cur->runner);
